@@ -1,0 +1,25 @@
+"""tn: the core of the tensor-network graph engine.
+
+A :class:`TensorNetwork` is a hypergraph of named tensors (any hashable labels, hyperedges kept
+symbolic) that contracts along optimized, cached einsum paths under a memory guard, reports exact
+costs, saves to an open format and converts to and from google tensornetwork and quimb.
+"""
+
+from . import errors
+from .contraction import cache_info, optimizer_names
+from .cost import ContractionCost
+from .graphview import Hyperedge, OpenLeg
+from .memory import get_memory_limit, set_memory_limit
+from .netsum import NetworkSum
+from .network import TensorNetwork
+
+
+def load(path):
+    """Read a :class:`TensorNetwork` or :class:`NetworkSum` saved with ``.save(path)``."""
+    from .io import load as _load
+    return _load(path)
+
+
+__all__ = ["TensorNetwork", "NetworkSum", "ContractionCost", "Hyperedge", "OpenLeg", "errors", "load",
+           "cache_info", "optimizer_names", "get_memory_limit", "set_memory_limit"]
+__version__ = "0.1.0"

@@ -1,0 +1,199 @@
+"""Path selection and compiled contraction expressions, cached by structure.
+
+Every optimizer is called through one signature, opt_einsum's
+``optimizer(inputs, output, size_dict, memory_limit=None) -> path``: names from
+opt_einsum's registry (``"auto"``, ``"greedy"``, ``"auto-hq"``, ``"optimal"``, ...), ``"natural"``
+(the builder's own order), ``"cotengra"`` / ``"cotengra-hq"`` (optional extra), any
+``opt_einsum.paths.PathOptimizer`` (cotengra's optimizers are such objects), any callable with
+that signature, or an explicit path. Whatever is asked, a network that carries a natural path
+also costs that path and keeps the cheaper of the two.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+import opt_einsum
+from opt_einsum import paths as oe_paths
+
+from .cost import ContractionCost, path_cost
+from .errors import OptimizeError
+
+_EXTRA_NAMES = ("natural", "cotengra", "cotengra-hq")
+_CACHE_SIZE = 256
+
+
+def optimizer_names() -> tuple:
+    """Every optimizer name ``optimize=`` accepts."""
+    return tuple(sorted(oe_paths._PATH_OPTIONS)) + _EXTRA_NAMES
+
+
+def symbols_for(inputs, output):
+    """Map arbitrary hashable index labels to einsum symbols (no 52-letter limit)."""
+    table = {}
+    for term in (*inputs, output):
+        for ind in term:
+            if ind not in table:
+                table[ind] = opt_einsum.get_symbol(len(table))
+    return table
+
+
+def equation(inputs, output, table) -> str:
+    return ",".join("".join(table[i] for i in t) for t in inputs) + "->" + "".join(table[i] for i in output)
+
+
+def _cotengra_optimizer(name):
+    try:
+        import cotengra as ctg
+    except ImportError as exc:
+        raise OptimizeError(f"optimize={name!r} needs the optional extra: pip install 'tn-engine[cotengra]'") from exc
+    if name == "cotengra":
+        return ctg.HyperOptimizer(max_repeats=32, progbar=False)
+    return ctg.HyperOptimizer(max_repeats=128, max_time=30, progbar=False)
+
+
+def _is_explicit_path(optimize) -> bool:
+    return isinstance(optimize, (list, tuple)) and all(isinstance(s, (list, tuple)) for s in optimize)
+
+
+def _check_path(path, n):
+    alive = n
+    for step in path:
+        if not step or any(not 0 <= p < alive for p in step) or len(set(step)) != len(step):
+            raise OptimizeError(f"explicit path step {tuple(step)} is not valid with {alive} operands left")
+        alive -= len(step) - 1
+    if alive != 1 and n > 0:
+        raise OptimizeError(f"explicit path leaves {alive} operands, not 1")
+
+
+def find_path(inputs, output, size_dict, optimize="auto", natural_path=None):
+    """A linear-format path for the contraction; see the module docstring for ``optimize``."""
+    n = len(inputs)
+    if n <= 1:
+        return [(0,)] if n == 1 else []
+    if _is_explicit_path(optimize):
+        path = [tuple(s) for s in optimize]
+        _check_path(path, n)
+        return path
+    if isinstance(optimize, str) and optimize == "natural":
+        if natural_path is None:
+            raise OptimizeError("optimize='natural' but this network carries no natural path")
+        return [tuple(s) for s in natural_path]
+    if isinstance(optimize, str) and optimize.startswith("cotengra"):
+        if optimize not in _EXTRA_NAMES:
+            raise OptimizeError(f"unknown optimizer {optimize!r}; valid names: {', '.join(optimizer_names())}")
+        optimize = _cotengra_optimizer(optimize)
+    if isinstance(optimize, str):
+        try:
+            fn = oe_paths.get_path_fn(optimize)
+        except (KeyError, NotImplementedError):
+            raise OptimizeError(
+                f"unknown optimizer {optimize!r}; valid names: {', '.join(optimizer_names())}, "
+                "an opt_einsum PathOptimizer / cotengra optimizer object, or an explicit path") from None
+    elif callable(optimize):
+        fn = optimize
+    else:
+        raise OptimizeError(f"optimize must be a name, an optimizer object or a path, not {type(optimize).__name__}")
+    table = symbols_for(inputs, output)
+    sym_inputs = [frozenset(table[i] for i in t) for t in inputs]
+    sym_output = frozenset(table[i] for i in output)
+    sym_sizes = {table[i]: size_dict[i] for i in table}
+    path = [tuple(s) for s in fn(sym_inputs, sym_output, sym_sizes)]
+    _check_path(path, n)
+    return path
+
+
+def best_path(inputs, output, size_dict, optimize="auto", natural_path=None, itemsize=8):
+    """(path, cost): the requested path, or the natural one when that is cheaper (largest intermediate, then flops)."""
+    path = find_path(inputs, output, size_dict, optimize, natural_path)
+    cost = path_cost(inputs, output, size_dict, path, itemsize)
+    if natural_path is not None and not (isinstance(optimize, str) and optimize == "natural"):
+        nat = path_cost(inputs, output, size_dict, natural_path, itemsize)
+        if (nat.largest_intermediate, nat.flops) < (cost.largest_intermediate, cost.flops):
+            path, cost = [tuple(s) for s in natural_path], nat
+    return path, cost
+
+
+class _Plan:
+    """A compiled contraction: its path, exact cost and opt_einsum expression (built lazily)."""
+
+    __slots__ = ("inputs", "output", "size_dict", "path", "cost", "_expr")
+
+    def __init__(self, inputs, output, size_dict, path, cost):
+        self.inputs, self.output, self.size_dict = inputs, output, size_dict
+        self.path, self.cost, self._expr = path, cost, None
+
+    @property
+    def expression(self):
+        if self._expr is None:
+            table = symbols_for(self.inputs, self.output)
+            shapes = [tuple(self.size_dict[i] for i in t) for t in self.inputs]
+            path = self.path if len(self.inputs) > 1 else None
+            self._expr = opt_einsum.contract_expression(equation(self.inputs, self.output, table), *shapes,
+                                                        optimize=path or "auto")
+        return self._expr
+
+    def __call__(self, *arrays):
+        return self.expression(*arrays)
+
+
+class PlanCache:
+    """LRU cache of compiled plans keyed by (structure, output, optimizer); counts hits and misses."""
+
+    def __init__(self, maxsize=_CACHE_SIZE):
+        self.maxsize, self.hits, self.misses = maxsize, 0, 0
+        self._data = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key, build):
+        with self._lock:
+            if key in self._data:
+                self.hits += 1
+                self._data.move_to_end(key)
+                return self._data[key]
+            self.misses += 1
+        plan = build()
+        with self._lock:
+            self._data[key] = plan
+            while len(self._data) > self.maxsize:
+                self._data.popitem(last=False)
+        return plan
+
+    def clear(self):
+        with self._lock:
+            self._data.clear()
+            self.hits = self.misses = 0
+
+    def info(self) -> dict:
+        return {"hits": self.hits, "misses": self.misses, "size": len(self._data), "maxsize": self.maxsize}
+
+
+PLANS = PlanCache()
+
+
+def optimize_key(optimize):
+    """A hashable key for an optimize argument (objects by identity: they may hold state)."""
+    if isinstance(optimize, str):
+        return optimize
+    if _is_explicit_path(optimize):
+        return ("path", tuple(tuple(s) for s in optimize))
+    return ("object", id(optimize))
+
+
+def get_plan(structure_key, inputs, output, size_dict, optimize="auto", natural_path=None, itemsize=8) -> _Plan:
+    key = (structure_key, tuple(output), optimize_key(optimize), itemsize)
+
+    def build():
+        path, cost = best_path(inputs, output, size_dict, optimize, natural_path, itemsize)
+        return _Plan(inputs, tuple(output), size_dict, path, cost)
+
+    return PLANS.get(key, build)
+
+
+def cache_info() -> dict:
+    """Hits, misses and size of the compiled-plan cache."""
+    return PLANS.info()
+
+
+__all__ = ["ContractionCost", "find_path", "best_path", "get_plan", "cache_info", "optimizer_names", "PLANS"]

@@ -1,0 +1,80 @@
+"""The memory guard: a limit on the largest intermediate any contraction may allocate.
+
+The default is a quarter of the machine's physical memory (6 GiB on a 24 GiB machine): a
+pairwise contraction holds its two operands and its result at once, and numpy may need a
+transposed copy of an operand, so a single intermediate larger than that risks the whole
+machine. Override it per call (``memory_limit=``), globally (:func:`set_memory_limit`), or
+with the ``TN_MEMORY_LIMIT`` environment variable (bytes, or a size such as ``"8GiB"``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from .errors import MemoryLimitError
+
+_UNITS = {"": 1, "b": 1, "k": 2**10, "kb": 10**3, "kib": 2**10, "m": 2**20, "mb": 10**6, "mib": 2**20,
+          "g": 2**30, "gb": 10**9, "gib": 2**30, "t": 2**40, "tb": 10**12, "tib": 2**40}
+
+_limit: int | None = None
+
+
+def parse_size(value) -> int | None:
+    """Bytes as a Python int from an int, a float, or a string such as ``"512MiB"``; ``None`` means no limit."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ValueError(f"memory limit must be a size, not {value!r}")
+    if isinstance(value, (int, float)):
+        if not value > 0:
+            raise ValueError(f"memory limit must be positive, got {value!r}")
+        return int(value)
+    match = re.fullmatch(r"\s*([0-9.]+(?:e[0-9]+)?)\s*([a-zA-Z]*)\s*", str(value))
+    if not match or match.group(2).lower() not in _UNITS:
+        raise ValueError(f"cannot read memory size {value!r} (examples: 1000000, '512MiB', '8GiB')")
+    return parse_size(float(match.group(1)) * _UNITS[match.group(2).lower()])
+
+
+def physical_memory() -> int:
+    """Physical memory of this machine in bytes (8 GiB if the OS does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 8 * 2**30
+
+
+def default_memory_limit() -> int:
+    env = os.environ.get("TN_MEMORY_LIMIT")
+    return parse_size(env) if env else physical_memory() // 4
+
+
+def get_memory_limit() -> int:
+    """The limit in force (bytes) for calls that pass no ``memory_limit``."""
+    return _limit if _limit is not None else default_memory_limit()
+
+
+def set_memory_limit(limit) -> int | None:
+    """Set the global limit (bytes or a size string); ``None`` restores the default. Returns the previous setting."""
+    global _limit
+    previous, _limit = _limit, parse_size(limit)
+    return previous
+
+
+def check(cost, memory_limit=None, what="contraction"):
+    """Raise :class:`MemoryLimitError` if ``cost`` (a ContractionCost) exceeds the limit; before any allocation."""
+    limit = get_memory_limit() if memory_limit is None else parse_size(memory_limit)
+    if cost.largest_intermediate_bytes > limit:
+        raise MemoryLimitError(
+            f"{what} refused: its largest intermediate has {cost.largest_intermediate:,} elements "
+            f"({_human(cost.largest_intermediate_bytes)}, indices {cost.largest_intermediate_inds!r}) "
+            f"but the memory limit is {_human(limit)}; ways out: contract fewer open legs (output=...), "
+            f"try a better path (optimize='auto-hq' or a cotengra optimizer), or raise the limit "
+            f"(memory_limit=... per call, tn.set_memory_limit(...) or TN_MEMORY_LIMIT) if the machine has room")
+
+
+def _human(nbytes: int) -> str:
+    for unit, size in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if nbytes >= size:
+            return f"{nbytes:,} bytes = {nbytes / size:.3g} {unit}" if nbytes < 2**1000 else f"2^{nbytes.bit_length() - 1} bytes"
+    return f"{nbytes} bytes"

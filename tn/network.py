@@ -1,0 +1,399 @@
+"""The central object: a hypergraph of named tensors.
+
+An index on two tensors is a bond, an index listed in the output is an open leg, and an
+index on three or more tensors is a hyperedge: a delta (COPY) tensor that is never built,
+because einsum semantics already sum a shared index once over all its tensors.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+
+import numpy as np
+from opt_einsum import paths as oe_paths
+
+from . import contraction, memory
+from .cost import ContractionCost
+from .errors import (DTypeError, DuplicateIndexError, DuplicateTensorError, IndexSizeError, NonFiniteError,
+                     ShapeError, SymbolicTensorError, UnknownIndexError, UnknownTensorError)
+
+
+def _as_shape(shape, name) -> tuple:
+    try:
+        dims = tuple(shape)
+    except TypeError:
+        raise ShapeError(f"tensor {name!r}: expected an array or a shape tuple, got {type(shape).__name__}") from None
+    for d in dims:
+        if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1:
+            raise ShapeError(f"tensor {name!r}: shape {dims!r} must hold positive integers")
+    return tuple(int(d) for d in dims)
+
+
+def _as_array(data, name, check_finite):
+    array = np.asarray(data)
+    if array.dtype.kind not in "biufc":
+        raise DTypeError(f"tensor {name!r}: dtype {array.dtype} cannot be contracted (need a numeric dtype)")
+    if array.dtype.kind == "b":  # einsum on booleans is logical, not arithmetic
+        array = array.astype(np.int64)
+    if check_finite and not np.all(np.isfinite(array)):
+        raise NonFiniteError(f"tensor {name!r}: {int(np.size(array) - np.isfinite(array).sum())} "
+                             f"non-finite value(s) in an array of shape {array.shape}")
+    return array
+
+
+class TensorNetwork:
+    """A tensor network with named tensors, arbitrary hashable index labels and hyperedges.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tn import TensorNetwork
+    >>> net = TensorNetwork()
+    >>> rng = np.random.default_rng(0)
+    >>> A, B, C = rng.random((2, 3)), rng.random((4, 3)), rng.random((3, 5))
+    >>> _ = net.add_tensor("A", A, ("i", "h"))
+    >>> _ = net.add_tensor("B", B, ("j", "h"))
+    >>> _ = net.add_tensor("C", C, ("h", "k"))      # "h" on three tensors: a hyperedge
+    >>> net.set_output(("i", "j", "k"))
+    >>> np.allclose(net.to_dense(), np.einsum("ih,jh,hk->ijk", A, B, C))
+    True
+    >>> net.hyperedges()
+    ('h',)
+    """
+
+    def __init__(self, name=None):
+        self.name = name
+        self._inds: dict = {}      # tensor name -> tuple of index labels
+        self._shapes: dict = {}    # tensor name -> tuple of ints
+        self._data: dict = {}      # tensor name -> ndarray or None (symbolic)
+        self._sizes: dict = {}     # index -> int
+        self._where: dict = {}     # index -> list of tensor names
+        self._output: tuple | None = None
+        self._input_legs: tuple | None = None
+        self._natural_path: list | None = None
+        self.metadata: dict = {}
+        self._key = None
+
+    # ------------------------------------------------------------------ building
+    def add_tensor(self, name, data, inds, check_finite=False):
+        """Add a tensor: ``data`` an array (numeric) or a shape tuple (symbolic). Returns ``name``."""
+        if name in self._inds:
+            raise DuplicateTensorError(f"a tensor named {name!r} already exists")
+        inds = tuple(inds)
+        if isinstance(data, np.ndarray) or not isinstance(data, (tuple, list)) or _looks_numeric(data):
+            array = _as_array(data, name, check_finite)
+            shape = array.shape
+        else:
+            array, shape = None, _as_shape(data, name)
+        if len(inds) != len(shape):
+            raise ShapeError(f"tensor {name!r} has {len(shape)} axes {shape} but {len(inds)} indices {inds!r}")
+        if len(set(inds)) != len(inds):
+            repeated = sorted({repr(i) for i in inds if inds.count(i) > 1})
+            raise DuplicateIndexError(f"tensor {name!r}: index {', '.join(repeated)} repeated in its legs {inds!r}")
+        for ind, dim in zip(inds, shape):
+            if ind in self._sizes and self._sizes[ind] != dim:
+                raise IndexSizeError(f"index {ind!r} has size {self._sizes[ind]} on tensor(s) "
+                                     f"{self._where[ind]!r} but size {dim} on tensor {name!r}")
+        self._inds[name], self._shapes[name], self._data[name] = inds, tuple(int(d) for d in shape), array
+        for ind, dim in zip(inds, shape):
+            self._sizes[ind] = int(dim)
+            self._where.setdefault(ind, []).append(name)
+        self._changed()
+        return name
+
+    def set_data(self, name, data, check_finite=False):
+        """Replace a tensor's values (same shape): compiled plans stay valid."""
+        self._require(name)
+        array = _as_array(data, name, check_finite)
+        if array.shape != self._shapes[name]:
+            raise ShapeError(f"tensor {name!r} has shape {self._shapes[name]}, new data has shape {array.shape}")
+        self._data[name] = array
+
+    def remove_tensor(self, name):
+        """Remove a tensor; indices left on no tensor disappear (also from the output)."""
+        self._require(name)
+        for ind in self._inds.pop(name):
+            self._where[ind].remove(name)
+            if not self._where[ind]:
+                del self._where[ind], self._sizes[ind]
+        del self._shapes[name], self._data[name]
+        if self._output is not None:
+            self._output = tuple(i for i in self._output if i in self._sizes)
+        if self._input_legs is not None:
+            self._input_legs = tuple(i for i in self._input_legs if i in self._sizes)
+        self._natural_path = None
+        self._changed()
+
+    def set_output(self, inds):
+        """Set the ordered open legs."""
+        inds = self._check_inds(inds, "output")
+        self._output = inds
+        self._changed()
+
+    def set_input_legs(self, legs):
+        """Choose which open legs :meth:`evaluate` feeds by default, in order."""
+        self._input_legs = self._check_inds(legs, "input legs")
+
+    def set_natural_path(self, path):
+        """Attach a structure-aware path (linear format over :attr:`tensor_names`); see contraction.best_path."""
+        contraction._check_path([tuple(s) for s in path], len(self._inds))
+        self._natural_path = [tuple(s) for s in path]
+
+    def _check_inds(self, inds, what):
+        inds = tuple(inds)
+        unknown = [i for i in inds if i not in self._sizes]
+        if unknown:
+            raise UnknownIndexError(f"{what} names unknown index(es) {unknown!r}; the network has "
+                                    f"{len(self._sizes)} indices, e.g. {list(self._sizes)[:8]!r}")
+        if len(set(inds)) != len(inds):
+            raise DuplicateIndexError(f"{what} {inds!r} repeats an index")
+        return inds
+
+    def _require(self, name):
+        if name not in self._inds:
+            raise UnknownTensorError(f"no tensor named {name!r} (the network has {len(self._inds)} tensors)")
+
+    def _changed(self):
+        self._key = None
+
+    # ------------------------------------------------------------------ queries
+    @property
+    def tensor_names(self) -> tuple:
+        return tuple(self._inds)
+
+    def __len__(self):
+        return len(self._inds)
+
+    def __contains__(self, name):
+        return name in self._inds
+
+    def inds(self, name) -> tuple:
+        self._require(name)
+        return self._inds[name]
+
+    def shape(self, name) -> tuple:
+        self._require(name)
+        return self._shapes[name]
+
+    def data(self, name):
+        self._require(name)
+        return self._data[name]
+
+    def size(self, ind) -> int:
+        if ind not in self._sizes:
+            raise UnknownIndexError(f"no index {ind!r} in this network")
+        return self._sizes[ind]
+
+    @property
+    def size_dict(self) -> dict:
+        return dict(self._sizes)
+
+    @property
+    def index_map(self) -> dict:
+        return {i: tuple(ts) for i, ts in self._where.items()}
+
+    @property
+    def output(self) -> tuple:
+        """Ordered open legs; by default the indices that sit on exactly one tensor, in order of appearance."""
+        if self._output is None:
+            return tuple(i for i, ts in self._where.items() if len(ts) == 1)
+        return self._output
+
+    @property
+    def input_legs(self) -> tuple:
+        return self._input_legs if self._input_legs is not None else self.output
+
+    @property
+    def natural_path(self):
+        return None if self._natural_path is None else list(self._natural_path)
+
+    def hyperedges(self) -> tuple:
+        """Indices on >= 3 tensors, or on >= 2 tensors and open."""
+        out = set(self.output)
+        return tuple(i for i, ts in self._where.items() if len(ts) >= 3 or (len(ts) == 2 and i in out))
+
+    def bonds(self) -> tuple:
+        """Indices on exactly two tensors and not open."""
+        out = set(self.output)
+        return tuple(i for i, ts in self._where.items() if len(ts) == 2 and i not in out)
+
+    @property
+    def is_symbolic(self) -> bool:
+        return any(d is None for d in self._data.values())
+
+    @property
+    def dtype(self):
+        arrays = [d for d in self._data.values() if d is not None]
+        return np.result_type(*arrays) if arrays else np.dtype(np.float64)
+
+    def structure_key(self):
+        """A hashable key of everything a compiled plan depends on (indices, sizes, output), not the values."""
+        if self._key is None:
+            self._key = (tuple(self._inds.values()), tuple(self._sizes.items()), self.output,
+                         None if self._natural_path is None else tuple(self._natural_path))
+        return self._key
+
+    def get_inputs_output_size_dict(self, output=None):
+        """``(inputs, output, size_dict)`` in the quimb / cotengra convention."""
+        output = self.output if output is None else self._check_inds(output, "output")
+        return [self._inds[n] for n in self._inds], output, dict(self._sizes)
+
+    def copy(self, deep=False):
+        """A new network with the same structure; arrays shared unless ``deep``."""
+        new = TensorNetwork(self.name)
+        for n in self._inds:
+            d = self._data[n]
+            new.add_tensor(n, self._shapes[n] if d is None else (d.copy() if deep else d), self._inds[n])
+        new._output, new._input_legs = self._output, self._input_legs
+        new._natural_path = self.natural_path
+        new.metadata = copy.deepcopy(self.metadata)
+        return new
+
+    def __repr__(self):
+        return (f"TensorNetwork({len(self._inds)} tensors, {len(self._sizes)} indices, "
+                f"{len(self.hyperedges())} hyperedges, output={self.output!r}{', symbolic' if self.is_symbolic else ''})")
+
+    # ------------------------------------------------------------------ contraction
+    def _plan(self, output, optimize, itemsize):
+        output = self.output if output is None else self._check_inds(output, "output")
+        inputs, _, sizes = self.get_inputs_output_size_dict()
+        return contraction.get_plan(self.structure_key(), inputs, output, sizes, optimize, self._natural_path,
+                                    itemsize)
+
+    def cost(self, output=None, optimize="auto", dtype=None) -> ContractionCost:
+        """Exact cost (FLOPs, largest intermediate, peak memory, path) of contracting to ``output``.
+
+        Works on symbolic networks; every number is a Python int (no overflow at any size).
+        """
+        itemsize = np.dtype(dtype if dtype is not None else self.dtype).itemsize
+        return self._plan(output, optimize, itemsize).cost
+
+    def arrays(self) -> list:
+        """The arrays in tensor order; raises :class:`SymbolicTensorError` if any tensor is symbolic."""
+        missing = [n for n, d in self._data.items() if d is None]
+        if missing:
+            raise SymbolicTensorError(f"{len(missing)} tensor(s) have no data, e.g. {missing[:5]!r}: "
+                                      "set_data() them before contracting")
+        return list(self._data.values())
+
+    def contract(self, output=None, optimize="auto", memory_limit=None):
+        """Contract the network to ``output`` (default :attr:`output`) along an optimized path.
+
+        Open legs not in ``output`` are summed over. The compiled expression is cached by structure,
+        so calls with new arrays of the same shapes reuse it. Refuses, before allocating, a path
+        whose largest intermediate exceeds the memory limit (:mod:`tn.memory`).
+        """
+        arrays = self.arrays()
+        plan = self._plan(output, optimize, self.dtype.itemsize)
+        memory.check(plan.cost, memory_limit, "contract")
+        return plan(*arrays)
+
+    def to_dense(self, order=None, optimize="auto", memory_limit=None):
+        """The full tensor with axes in ``order`` (default :attr:`output`), guarded by the memory limit."""
+        return self.contract(self.output if order is None else order, optimize, memory_limit)
+
+    def evaluate(self, features, legs=None, batch_index="batch", optimize="auto", memory_limit=None):
+        """Batched forward pass: one (B, dim) feature matrix per leg, a batch index shared by all of them.
+
+        Parameters
+        ----------
+        features : mapping leg -> array (B, dim), or a sequence / array of shape (len(legs), B, dim)
+        legs : sequence, optional
+            The legs fed when ``features`` is a sequence; default :attr:`input_legs`.
+        batch_index : hashable
+            Label of the batch hyperindex (must not already be in the network).
+
+        Returns
+        -------
+        ndarray of shape (B, *open legs not fed, in output order)
+        """
+        if isinstance(features, Mapping):
+            legs, mats = tuple(features), [features[k] for k in features]
+        else:
+            legs = self.input_legs if legs is None else tuple(legs)
+            mats = list(features)
+            if len(mats) != len(legs):
+                raise ShapeError(f"evaluate got {len(mats)} feature matrices for {len(legs)} legs")
+        legs = self._check_inds(legs, "evaluate legs")
+        if batch_index in self._sizes:
+            raise DuplicateIndexError(f"batch index {batch_index!r} is already an index of the network")
+        fed = self.copy()
+        batch = None
+        for leg, mat in zip(legs, mats):
+            mat = _as_array(mat, ("feature", leg), False)
+            if mat.ndim != 2 or mat.shape[1] != self._sizes[leg]:
+                raise ShapeError(f"features for leg {leg!r} must have shape (B, {self._sizes[leg]}), got {mat.shape}")
+            if batch is not None and mat.shape[0] != batch:
+                raise ShapeError(f"features for leg {leg!r} have batch size {mat.shape[0]}, others {batch}")
+            batch = mat.shape[0]
+            fed.add_tensor(("feature", leg), mat, (batch_index, leg))
+        rest = tuple(i for i in self.output if i not in set(legs))
+        fed._output = (batch_index, *rest)
+        if self._natural_path is not None:
+            fed._natural_path = _feed_path(self._natural_path, len(self), legs, self._where, self.tensor_names)
+        return fed.contract(optimize=optimize, memory_limit=memory_limit)
+
+    # ------------------------------------------------------------------ views and files
+    def graph(self):
+        """The structure as a networkx Graph (see :func:`tn.graphview.network_graph`)."""
+        from .graphview import network_graph
+        return network_graph(self)
+
+    def save(self, path):
+        """Write the network to ``path`` (format: :mod:`tn.io`)."""
+        from .io import save
+        save(self, path)
+
+    @classmethod
+    def load(cls, path):
+        """Read a network written by :meth:`save`."""
+        from .io import load
+        return load(path)
+
+    def to_tensornetwork(self):
+        from .interop import to_tensornetwork
+        return to_tensornetwork(self)
+
+    @classmethod
+    def from_tensornetwork(cls, nodes, output_edge_order=None):
+        from .interop import from_tensornetwork
+        return from_tensornetwork(nodes, output_edge_order)
+
+    def to_quimb(self):
+        from .interop import to_quimb
+        return to_quimb(self)
+
+    @classmethod
+    def from_quimb(cls, qtn, output=None):
+        from .interop import from_quimb
+        return from_quimb(qtn, output)
+
+
+def _looks_numeric(data) -> bool:
+    """A nested list of numbers is data; a flat tuple/list of ints is a shape."""
+    return any(isinstance(x, (list, tuple, np.ndarray, float, complex)) for x in data) or len(data) == 0
+
+
+def _feed_path(natural, n, legs, where, names):
+    """Extend a natural path (over ``n`` tensors) to the network with one feature tensor per leg.
+
+    Each feature is first absorbed by the tensor carrying its leg (so the batch index rides along
+    from the leaves up), then the natural steps run unchanged. Works in SSA ids, returns linear format.
+    """
+    position = {name: i for i, name in enumerate(names)}
+    k = len(legs)
+    current = list(range(n))  # SSA id now holding original tensor i
+    ssa = []
+    for j, leg in enumerate(legs):
+        target = position[where[leg][0]]
+        ssa.append((current[target], n + j))
+        current[target] = n + k + j
+
+    def rename(x):  # natural intermediates shift past the k feature merges
+        return current[x] if x < n else x + 2 * k
+
+    ssa.extend(tuple(rename(x) for x in step) for step in oe_paths.linear_to_ssa(natural))
+    return [tuple(s) for s in oe_paths.ssa_to_linear(ssa)]
+
+
