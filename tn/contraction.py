@@ -5,8 +5,8 @@ Every optimizer is called through one signature, opt_einsum's
 opt_einsum's registry (``"auto"``, ``"greedy"``, ``"auto-hq"``, ``"optimal"``, ...), ``"natural"``
 (the builder's own order), ``"cotengra"`` / ``"cotengra-hq"`` (optional extra), any
 ``opt_einsum.paths.PathOptimizer`` (cotengra's optimizers are such objects), any callable with
-that signature, or an explicit path. Whatever is asked, a network that carries a natural path
-also costs that path and keeps the cheaper of the two.
+that signature, or an explicit path (taken as given). For any optimizer, a network that carries a
+natural path also costs that path and keeps the cheaper of the two.
 """
 
 from __future__ import annotations
@@ -105,10 +105,14 @@ def find_path(inputs, output, size_dict, optimize="auto", natural_path=None):
 
 
 def best_path(inputs, output, size_dict, optimize="auto", natural_path=None, itemsize=8):
-    """(path, cost): the requested path, or the natural one when that is cheaper (largest intermediate, then flops)."""
+    """(path, cost): the optimizer's path, or the natural one when that is cheaper (largest intermediate, then flops).
+
+    An explicit path is taken as given.
+    """
     path = find_path(inputs, output, size_dict, optimize, natural_path)
     cost = path_cost(inputs, output, size_dict, path, itemsize)
-    if natural_path is not None and not (isinstance(optimize, str) and optimize == "natural"):
+    explicit = _is_explicit_path(optimize) or (isinstance(optimize, str) and optimize == "natural")
+    if natural_path is not None and not explicit:
         nat = path_cost(inputs, output, size_dict, natural_path, itemsize)
         if (nat.largest_intermediate, nat.flops) < (cost.largest_intermediate, cost.flops):
             path, cost = [tuple(s) for s in natural_path], nat

@@ -92,7 +92,7 @@ def save(obj, path):
             zf.writestr("network.json", json.dumps(doc, indent=1))
             for key, array in arrays.values():
                 buf = io.BytesIO()
-                np.lib.format.write_array(buf, np.ascontiguousarray(array), allow_pickle=False)
+                np.lib.format.write_array(buf, np.asarray(array), allow_pickle=False)
                 zf.writestr(key, buf.getvalue())
     except OSError as exc:
         raise SerializationError(f"cannot write {path!s}: {exc.strerror or exc}") from None

@@ -77,15 +77,15 @@ class TensorNetwork:
 
     # ------------------------------------------------------------------ building
     def add_tensor(self, name, data, inds, check_finite=False):
-        """Add a tensor: ``data`` an array (numeric) or a shape tuple (symbolic). Returns ``name``."""
+        """Add a tensor: ``data`` an array (numeric) or a shape *tuple* (symbolic). Returns ``name``."""
         if name in self._inds:
             raise DuplicateTensorError(f"a tensor named {name!r} already exists")
         inds = tuple(inds)
-        if isinstance(data, np.ndarray) or not isinstance(data, (tuple, list)) or _looks_numeric(data):
+        if isinstance(data, tuple):  # a shape: the tensor is symbolic
+            array, shape = None, _as_shape(data, name)
+        else:
             array = _as_array(data, name, check_finite)
             shape = array.shape
-        else:
-            array, shape = None, _as_shape(data, name)
         if len(inds) != len(shape):
             raise ShapeError(f"tensor {name!r} has {len(shape)} axes {shape} but {len(inds)} indices {inds!r}")
         if len(set(inds)) != len(inds):
@@ -368,11 +368,6 @@ class TensorNetwork:
     def from_quimb(cls, qtn, output=None):
         from .interop import from_quimb
         return from_quimb(qtn, output)
-
-
-def _looks_numeric(data) -> bool:
-    """A nested list of numbers is data; a flat tuple/list of ints is a shape."""
-    return any(isinstance(x, (list, tuple, np.ndarray, float, complex)) for x in data) or len(data) == 0
 
 
 def _feed_path(natural, n, legs, where, names):
