@@ -1,0 +1,73 @@
+"""Shared plumbing of the benchmark scripts: timing, machine facts, results as JSON + markdown.
+
+Every script measures the things it compares side by side in one run and reports ratios, since
+absolute times on a shared 2-core machine are noisy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def timeit(fn, repeat=5, min_time=0.05):
+    """Best and median seconds per call of ``fn()`` over ``repeat`` rounds of enough calls to last ``min_time``."""
+    fn()  # warm-up (caches, lazy imports)
+    number, t = 1, 0.0
+    while True:
+        start = time.perf_counter()
+        for _ in range(number):
+            fn()
+        t = time.perf_counter() - start
+        if t >= min_time or number >= 2**20:
+            break
+        number *= 2
+    rounds = [t / number]
+    for _ in range(repeat - 1):
+        start = time.perf_counter()
+        for _ in range(number):
+            fn()
+        rounds.append((time.perf_counter() - start) / number)
+    rounds.sort()
+    return {"best": rounds[0], "median": rounds[len(rounds) // 2], "calls": number * repeat}
+
+
+def machine() -> dict:
+    import numpy as np
+    info = {"python": sys.version.split()[0], "numpy": np.__version__, "platform": platform.platform(),
+            "cpus": os.cpu_count(), "date": time.strftime("%Y-%m-%d %H:%M:%S")}
+    for name in ("opt_einsum", "networkx", "cotengra", "quimb", "tensornetwork"):
+        try:
+            info[name] = __import__(name).__version__
+        except Exception:  # optional peers: absent is a fact worth recording, not an error
+            info[name] = None
+    return info
+
+
+def fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return "" if value is None else str(value)
+
+
+def markdown_table(rows, columns) -> str:
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(fmt(r.get(c)) for c in columns) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def write_results(name, rows, columns, title=None, notes="", extra=None):
+    """Write ``results/<name>.json`` (rows + machine facts) and ``results/<name>.md`` (a table); return the table."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    doc = {"benchmark": name, "machine": machine(), "rows": rows, **(extra or {})}
+    (RESULTS / f"{name}.json").write_text(json.dumps(doc, indent=1, default=str))
+    table = markdown_table(rows, columns)
+    text = f"# {title or name}\n\n{notes}\n\n{table}" if notes else f"# {title or name}\n\n{table}"
+    (RESULTS / f"{name}.md").write_text(text)
+    return table
