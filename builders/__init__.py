@@ -1,0 +1,29 @@
+"""builders: architectures (ConvACs, dilated ConvNets, mixed decompositions) -> tensor networks.
+
+Every builder compiles a :class:`ModeTree` through one tree compiler (:mod:`builders.compiler`):
+tensors named after tree nodes (``("leaf", i)``, ``("node", v)``), a hyperedge ``("h", v)`` per
+internal node, input legs = positions 0..N-1, class leg ``"y"``. Plain-numpy references for the
+tests live in :mod:`builders.reference`.
+
+Examples
+--------
+>>> import builders
+>>> net = builders.deep_convac(8, M=2, widths=2)
+>>> net.output
+(0, 1, 2, 3, 4, 5, 6, 7, 'y')
+>>> builders.tree_of(net) == builders.ModeTree.balanced(8)
+True
+"""
+
+from . import reference
+from .compiler import get_params, param_names, set_params, tree_of
+from .convac import convac, deep_convac, shallow_convac
+from .dilated import dilated_convnet, dilated_params
+from .mixed import mixed, mixed_dilated
+from .modetree import ModeTree
+from .reference import reference_forward
+from .registry import available, get
+
+__all__ = ["ModeTree", "convac", "shallow_convac", "deep_convac", "dilated_convnet", "dilated_params", "mixed",
+           "mixed_dilated", "reference", "reference_forward", "tree_of", "get_params", "set_params", "param_names",
+           "available", "get"]

@@ -1,0 +1,218 @@
+"""The one tree-network compiler behind every builder (theory §2, "As a tensor network").
+
+A tree network has one matrix per tree edge and a delta (hyperedge) at every internal node:
+
+- leaf ``i``: tensor ``("leaf", i)``, shape (M, r_parent), indices ``(i, ("h", parent))``;
+- internal node ``v``: tensor ``("node", v)`` (the 1x1 conv W^v), shape (r_v, r_parent), indices
+  ``(("h", v), ("h", parent))``; the root's second index is the class leg ``"y"``;
+- the index ``("h", v)`` is shared by the children of ``v`` and by W^v: the product pooling.
+
+Tensors are inserted bottom-up (children before parents), the output is ``(0, ..., N-1, "y")``, the
+input legs are the positions, and the natural path contracts each node's children pairwise, then
+its W^v. ``net.metadata`` records the tree, widths and the parameter key of every tensor so that
+:func:`tree_of` and :func:`get_params` / :func:`set_params` work on any built network (also after
+save / load), and weight sharing is explicit: tensors with the same key hold the same array.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from opt_einsum import paths as oe_paths
+
+from tn import NetworkSum, TensorNetwork
+from tn.errors import BuildError, WidthError
+
+from .init import calibrate, check_init, random_matrix
+from .modetree import ModeTree
+
+CLASS_LEG = "y"
+
+
+def hyper(node):
+    """Index label of the hyperedge (product pooling) at an internal node."""
+    return ("h", node)
+
+
+@dataclass
+class TreeSpec:
+    """Everything the compiler needs: structure, sizes, and the weight behind every tree edge.
+
+    ``params[keys[v]]`` is the (n_in, n_out) matrix on the edge from ``v`` to its parent, n_in = M
+    at leaves and ``width[v]`` inside, n_out = ``width[parent]`` (``classes`` at the root).
+    """
+
+    tree: ModeTree
+    M: int
+    classes: int
+    width: dict                      # internal node -> hyperedge size r_v
+    keys: dict                       # node -> parameter key (hashable, JSON-able tuples/strings)
+    names: dict                      # node -> tensor name
+    params: dict = field(default_factory=dict)  # key -> array
+
+    def in_size(self, node):
+        return self.width[node] if self.tree.children(node) else self.M
+
+    def out_size(self, node):
+        parent = self.tree.parent(node)
+        return self.classes if parent is None else self.width[parent]
+
+    def shape(self, node):
+        return self.in_size(node), self.out_size(node)
+
+
+def default_names(tree, prefix=()):
+    """``("leaf", i)`` for leaves and ``("node", v)`` for internal nodes, after an optional prefix."""
+    return {v: prefix + (("node", v) if tree.children(v) else ("leaf", v[0])) for v in tree.nodes}
+
+
+def fill_params(spec, init="gaussian", seed=0, dtype=np.float64, given=None):
+    """Give every key of ``spec`` an array: from ``given`` (key -> array) or drawn by ``init``.
+
+    Keys shared by nodes of different shapes raise :class:`~tn.errors.WidthError`. Drawn Gaussian or
+    orthonormal weights are calibrated (:mod:`builders.init`).
+    """
+    check_init(init)
+    rng = np.random.default_rng(seed)
+    owner = {}
+    for v in spec.tree.nodes:
+        key, shape = spec.keys[v], spec.shape(v)
+        if key in owner and spec.shape(owner[key]) != shape:
+            raise WidthError(f"weight {key!r} is shared by nodes {owner[key]} (shape {spec.shape(owner[key])}) "
+                             f"and {v} (shape {shape}): shared weights need equal widths")
+        owner.setdefault(key, v)
+    for key, v in owner.items():
+        if given is not None:
+            if key not in given:
+                raise BuildError(f"no weight given for {key!r} (node {v}); given keys: {sorted(map(repr, given))}")
+            array = np.asarray(given[key])
+            if array.shape != spec.shape(v):
+                raise WidthError(f"weight {key!r} has shape {array.shape}, node {v} needs {spec.shape(v)}")
+            spec.params[key] = array
+        else:
+            spec.params[key] = random_matrix(spec.shape(v), init, rng, dtype)
+    if given is None and init != "integer":
+        calibrate(spec.tree, spec.M, spec.params, spec.keys, rng)
+    return spec
+
+
+def compile_tree(spec, metadata) -> TensorNetwork:
+    """Build the :class:`tn.TensorNetwork` of a filled :class:`TreeSpec`; ``metadata`` is merged in."""
+    tree = spec.tree
+    net = TensorNetwork()
+    for v in tree.nodes:
+        parent = tree.parent(v)
+        up = CLASS_LEG if parent is None else hyper(parent)
+        down = hyper(v) if tree.children(v) else v[0]
+        net.add_tensor(spec.names[v], spec.params[spec.keys[v]], (down, up))
+    net.set_output(tuple(range(tree.N)) + (CLASS_LEG,))
+    net.set_input_legs(tuple(range(tree.N)))
+    net.set_natural_path(natural_path(tree))
+    net.metadata.update(metadata)
+    net.metadata.update({
+        "tree": to_json(tree.to_nested()),
+        "M": spec.M,
+        "classes": spec.classes,
+        "widths": [[list(v), spec.width[v]] for v in tree.internal_nodes],
+        "params": [[to_json(spec.names[v]), to_json(spec.keys[v])] for v in tree.nodes],
+    })
+    return net
+
+
+def natural_path(tree):
+    """Linear-format path over the bottom-up tensor order: per node, children pairwise, then W^v."""
+    position = {v: k for k, v in enumerate(tree.nodes)}
+    result = {}  # node -> SSA id holding its subtree contracted up to its outgoing matrix
+    ssa, next_id = [], len(position)
+    for v in tree.nodes:
+        kids = tree.children(v)
+        if not kids:
+            result[v] = position[v]
+            continue
+        acc = result.pop(kids[0])
+        for c in kids[1:] + (v,):
+            ssa.append((acc, result.pop(c) if c != v else position[v]))
+            acc, next_id = next_id, next_id + 1
+        result[v] = acc
+    return [tuple(s) for s in oe_paths.ssa_to_linear(ssa)]
+
+
+# ---------------------------------------------------------------------- reading networks back
+def to_json(x):
+    """Tuples -> lists, recursively (tensor names, keys, nested trees)."""
+    return [to_json(e) for e in x] if isinstance(x, (tuple, list)) else x
+
+
+def from_json(x):
+    """Lists -> tuples, recursively: the inverse of :func:`to_json` for the labels builders use."""
+    return tuple(from_json(e) for e in x) if isinstance(x, list) else x
+
+
+def _terms(net):
+    return net.terms if isinstance(net, NetworkSum) else [net]
+
+
+def _require_built(net):
+    for t in _terms(net):
+        if "tree" not in t.metadata or "params" not in t.metadata:
+            raise BuildError(f"{t!r} was not made by a builder (its metadata has no 'tree'/'params')")
+
+
+def tree_of(net) -> ModeTree:
+    """The mode tree a builder compiled ``net`` from (for a mixed term: that term's glued tree).
+
+    Examples
+    --------
+    >>> import builders
+    >>> net = builders.convac(builders.ModeTree.mirror(4), M=2, widths=2)
+    >>> builders.tree_of(net) == builders.ModeTree.mirror(4)
+    True
+    """
+    _require_built(net)
+    if isinstance(net, NetworkSum):
+        raise BuildError("a NetworkSum has one tree per term: call tree_of(term) for term in net.terms")
+    return ModeTree.from_nested(from_json(net.metadata["tree"]))
+
+
+def param_names(net) -> dict:
+    """Parameter key -> list of the tensor names holding it (over all terms of a sum)."""
+    _require_built(net)
+    out = {}
+    for t in _terms(net):
+        for name, key in t.metadata["params"]:
+            names = out.setdefault(from_json(key), [])
+            if from_json(name) not in names:
+                names.append(from_json(name))
+    return out
+
+
+def get_params(net) -> dict:
+    """Parameter key -> array (tree orientation: (n_in, n_out)) of a built network or sum.
+
+    Examples
+    --------
+    >>> import builders
+    >>> net = builders.deep_convac(4, M=2, widths=3, share="level")
+    >>> sorted(builders.get_params(net))
+    [('level', 0), ('level', 1), ('level', 2)]
+    """
+    terms = _terms(net)
+    out = {}
+    for key, names in param_names(net).items():
+        holder = next(t for t in terms if names[0] in t)
+        out[key] = holder.data(names[0])
+    return out
+
+
+def set_params(net, params):
+    """Set arrays by parameter key (every tensor sharing a key gets the same array), in place."""
+    keyed = param_names(net)
+    unknown = [k for k in params if k not in keyed]
+    if unknown:
+        raise BuildError(f"unknown parameter key(s) {unknown!r}; the network has {sorted(map(repr, keyed))}")
+    for key, array in params.items():
+        for name in keyed[key]:
+            for t in _terms(net):
+                if name in t:
+                    t.set_data(name, array)

@@ -1,0 +1,298 @@
+"""Mode trees: rooted trees whose leaves are the input positions 0..N-1 (theory §2).
+
+A node is the sorted tuple of the positions below it: leaf ``i`` is ``(i,)``, the root is
+``(0, 1, ..., N-1)``. Children are kept sorted by their smallest position, so two trees with the
+same set of nodes are equal whatever order their nested description used.
+"""
+
+from __future__ import annotations
+
+import random
+from functools import cached_property
+from itertools import combinations
+from numbers import Integral
+
+from tn.errors import TreeError
+
+
+def _is_int(x) -> bool:
+    return isinstance(x, Integral) and not isinstance(x, bool)
+
+
+def as_node(positions) -> tuple:
+    """Canonical node label: the sorted tuple of positions (an int ``i`` means the leaf ``(i,)``)."""
+    if _is_int(positions):
+        return (int(positions),)
+    return tuple(sorted(int(p) for p in positions))
+
+
+def _power_exponent(N, base):
+    """L with base**L == N, or None."""
+    L, n = 0, 1
+    while n < N:
+        n, L = n * base, L + 1
+    return L if n == N else None
+
+
+class ModeTree:
+    """A rooted tree over the positions 0..N-1, any arity >= 2 (a mode tree, theory §2).
+
+    Parameters
+    ----------
+    nested : nested tuples / lists of ints
+        Leaves are ints, an internal node is a sequence of at least two subtrees. Every position
+        0..N-1 must appear exactly once, N >= 2.
+
+    Examples
+    --------
+    >>> t = ModeTree(((0, 4), (1, 5)))
+    Traceback (most recent call last):
+    ...
+    tn.errors.TreeError: mode tree over positions [0, 1, 4, 5]: position(s) 2, 3 are missing (need 0..5, each once)
+    >>> t = ModeTree.balanced(4)
+    >>> t.root, t.children(t.root), t.level(t.root), t.depth
+    ((0, 1, 2, 3), ((0, 1), (2, 3)), 2, 2)
+    >>> ModeTree.interleaved(8).children((0, 1, 2, 3, 4, 5, 6, 7))
+    ((0, 2, 4, 6), (1, 3, 5, 7))
+    >>> ModeTree.from_nested(t.to_nested()) == t
+    True
+    """
+
+    def __init__(self, nested):
+        self._children: dict = {}
+        self._parent: dict = {}
+        self._level: dict = {}
+        leaves: list = []
+        self.root = self._add(nested, leaves, ())
+        self._parent[self.root] = None
+        self.N = len(leaves)
+        if sorted(leaves) != list(range(self.N)) or self.N < 2:
+            self._complain(leaves)
+        self._order = self._postorder(self.root)  # canonical: children in sorted order
+
+    def _postorder(self, node):
+        order, stack = [], [(node, False)]
+        while stack:
+            v, done = stack.pop()
+            if done or not self._children[v]:
+                order.append(v)
+            else:
+                stack.append((v, True))
+                stack.extend((c, False) for c in reversed(self._children[v]))
+        return order
+
+    def _add(self, item, leaves, path):
+        if _is_int(item):
+            node = (int(item),)
+            leaves.append(node[0])
+            self._children[node], self._level[node] = (), 0
+        elif isinstance(item, (str, bytes)):
+            raise TreeError(f"mode tree entry {item!r} at {list(path)} is not a position (int) or a sequence of subtrees")
+        else:
+            try:
+                items = list(item)
+            except TypeError:
+                raise TreeError(f"mode tree entry {item!r} at {list(path)} is neither a position (int) "
+                                "nor a sequence of subtrees") from None
+            if len(items) < 2:
+                raise TreeError(f"mode tree node {item!r} at {list(path)} has {len(items)} child(ren): "
+                                "internal nodes need at least 2")
+            kids = sorted((self._add(c, leaves, path + (k,)) for k, c in enumerate(items)), key=lambda n: n[0])
+            node = tuple(sorted(p for c in kids for p in c))
+            for c in kids:
+                self._parent[c] = node
+            self._children[node] = tuple(kids)
+            self._level[node] = 1 + max(self._level[c] for c in kids)
+        return node
+
+    @staticmethod
+    def _complain(leaves):
+        N = max(max(leaves, default=0) + 1, len(leaves))
+        repeated = sorted({p for p in leaves if leaves.count(p) > 1})
+        missing = sorted(set(range(N)) - set(leaves))
+        bad = sorted(p for p in leaves if p < 0)
+        parts = [f"position(s) {', '.join(map(str, v))} {what}" for v, what in
+                 ((repeated, "are repeated"), (missing, "are missing"), (bad, "are negative")) if v]
+        if not parts:
+            parts = [f"it has {len(leaves)} position(s), at least 2 are needed"]
+        raise TreeError(f"mode tree over positions {sorted(set(leaves))}: {'; '.join(parts)} "
+                        f"(need 0..{N - 1}, each once)")
+
+    # ------------------------------------------------------------------ constructors
+    @classmethod
+    def from_nested(cls, nested) -> ModeTree:
+        """The tree described by nested tuples/lists of positions, e.g. ``((0, 4), (1, 5))``."""
+        return cls(nested)
+
+    @classmethod
+    def balanced(cls, N, arity=2) -> ModeTree:
+        """Contiguous pooling windows of size ``arity`` at every level; N must be a power of ``arity``."""
+        _check_arity(arity)
+        if not _is_int(N) or N < 2 or _power_exponent(N, arity) is None:
+            raise TreeError(f"balanced tree: N={N!r} is not a power of the arity {arity} (>= {arity})")
+        items = list(range(N))
+        while len(items) > 1:
+            items = [tuple(items[k:k + arity]) for k in range(0, len(items), arity)]
+        return cls(items[0])
+
+    @classmethod
+    def interleaved(cls, N, arity=2) -> ModeTree:
+        """Odd-even pooling: level-1 nodes {i, i + N/arity, ...}, then the same rule recursively."""
+        _check_arity(arity)
+        if not _is_int(N) or N < 2 or _power_exponent(N, arity) is None:
+            raise TreeError(f"interleaved tree: N={N!r} is not a power of the arity {arity} (>= {arity})")
+        items = list(range(N))
+        while len(items) > 1:
+            stride = len(items) // arity
+            items = [tuple(items[i + j * stride] for j in range(arity)) for i in range(stride)]
+        return cls(items[0])
+
+    @classmethod
+    def mirror(cls, N) -> ModeTree:
+        """Level-1 nodes {i, N-1-i}, then contiguous binary pooling of those pairs; N a power of 2, >= 4."""
+        if not _is_int(N) or N < 4 or _power_exponent(N, 2) is None:
+            raise TreeError(f"mirror tree: N={N!r} must be a power of 2, at least 4")
+        items = [(i, N - 1 - i) for i in range(N // 2)]
+        while len(items) > 1:
+            items = [(items[k], items[k + 1]) for k in range(0, len(items), 2)]
+        return cls(items[0])
+
+    @classmethod
+    def flat(cls, N) -> ModeTree:
+        """One root with N leaf children: the shallow network / CP decomposition."""
+        if not _is_int(N) or N < 2:
+            raise TreeError(f"flat tree: N={N!r} must be an int >= 2")
+        return cls(tuple(range(N)))
+
+    @classmethod
+    def from_dilations(cls, N, dilations) -> ModeTree:
+        """The tree of a dilated ConvNet (theory §6) read at the last time step N-1.
+
+        Layer l joins h[t - d_l] (the earlier child) with h[t]; the schedule must reach every
+        position 0..N-1 exactly once, i.e. the dilations are a permutation of 1, 2, 4, ..., N/2.
+
+        Examples
+        --------
+        >>> ModeTree.from_dilations(4, (2, 1)).to_nested()
+        ((0, 2), (1, 3))
+        """
+        dilations = tuple(dilations)
+        if not dilations or any(not _is_int(d) or d < 1 for d in dilations):
+            raise TreeError(f"dilations {dilations!r} must be a non-empty sequence of positive ints")
+        if not _is_int(N) or N < 2:
+            raise TreeError(f"dilated ConvNet: N={N!r} must be an int >= 2")
+        reached = sorted(N - 1 - sum(s) for k in range(len(dilations) + 1) for s in combinations(dilations, k))
+        if reached != list(range(N)):
+            raise TreeError(f"dilations {dilations!r} do not cover a sequence of N={N} steps exactly once: the "
+                            f"last output reaches positions {_summary(reached)} (need a permutation of "
+                            f"1, 2, 4, ..., N/2)")
+
+        def node(layer, t):
+            if layer == 0:
+                return t
+            return node(layer - 1, t - dilations[layer - 1]), node(layer - 1, t)
+
+        return cls(node(len(dilations), N - 1))
+
+    @classmethod
+    def random(cls, N, arity=(2, 3), seed=0) -> ModeTree:
+        """A random tree over 0..N-1 (for tests): positions shuffled, then merged in random groups.
+
+        ``arity`` is an int or a collection of allowed arities (a group may be smaller at the end).
+        """
+        rng = random.Random(seed)
+        arities = sorted({arity} if _is_int(arity) else set(arity))
+        if not arities or arities[0] < 2:
+            raise TreeError(f"random tree: arity {arity!r} must be ints >= 2")
+        items = list(range(N))
+        rng.shuffle(items)
+        while len(items) > 1:
+            k = min(rng.choice(arities), len(items))
+            start = rng.randrange(len(items) - k + 1)
+            items[start:start + k] = [tuple(items[start:start + k])]
+        return cls(items[0])
+
+    # ------------------------------------------------------------------ queries
+    @cached_property
+    def nodes(self) -> tuple:
+        """Every node, bottom-up (postorder: children before parents, root last)."""
+        return tuple(self._order)
+
+    @cached_property
+    def internal_nodes(self) -> tuple:
+        """The non-leaf nodes, bottom-up."""
+        return tuple(n for n in self._order if self._children[n])
+
+    def postorder(self):
+        """Iterate over the nodes, children before parents."""
+        return iter(self._order)
+
+    def leaves(self, node=None) -> tuple:
+        """The positions below ``node`` (default: the root), sorted."""
+        return self._check(node if node is not None else self.root)
+
+    def children(self, node) -> tuple:
+        """Child nodes sorted by their smallest position (``()`` for a leaf)."""
+        return self._children[self._check(node)]
+
+    def parent(self, node):
+        """The parent node, ``None`` for the root."""
+        return self._parent[self._check(node)]
+
+    def slot(self, node) -> int:
+        """Index of ``node`` among its parent's children (0 for the root)."""
+        parent = self.parent(node)
+        return 0 if parent is None else self._children[parent].index(as_node(node))
+
+    def level(self, node) -> int:
+        """0 for a leaf, 1 + the largest child level otherwise."""
+        return self._level[self._check(node)]
+
+    @property
+    def depth(self) -> int:
+        """The root's level."""
+        return self._level[self.root]
+
+    def by_level(self) -> tuple:
+        """Tuple of node tuples, entry l holding the level-l nodes in postorder."""
+        out = [[] for _ in range(self.depth + 1)]
+        for n in self._order:
+            out[self._level[n]].append(n)
+        return tuple(tuple(x) for x in out)
+
+    def __contains__(self, node) -> bool:
+        try:
+            return as_node(node) in self._level
+        except (TypeError, ValueError):
+            return False
+
+    def _check(self, node) -> tuple:
+        key = as_node(node)
+        if key not in self._level:
+            raise TreeError(f"{node!r} is not a node of {self!r}")
+        return key
+
+    def to_nested(self, node=None):
+        """Nested tuples of ints (leaves as ints), children in :meth:`children` order."""
+        node = self.root if node is None else self._check(node)
+        kids = self._children[node]
+        return tuple(self.to_nested(c) for c in kids) if kids else node[0]
+
+    def __eq__(self, other):
+        return isinstance(other, ModeTree) and self._children == other._children
+
+    def __hash__(self):
+        return hash(self.to_nested())
+
+    def __repr__(self):
+        return f"ModeTree({self.to_nested()!r})"
+
+
+def _check_arity(arity):
+    if not _is_int(arity) or arity < 2:
+        raise TreeError(f"arity {arity!r} must be an int >= 2")
+
+
+def _summary(values):
+    text = ", ".join(map(str, values[:12]))
+    return f"[{text}{', ...' if len(values) > 12 else ''}]"

@@ -1,0 +1,147 @@
+"""Plain-numpy references, independent of the tensor-network engine (used by the tests).
+
+- :func:`coefficient_tensor`: the recursion of theory §2 (outer products with a shared channel,
+  then a 1x1 conv at every node), for one tree or for a mixed pair of trees (theory §6 exchange);
+- :func:`tree_forward`: the same networks as direct batched forward passes over the tree;
+- :func:`reference_forward`: dilated ConvNets (and interconnected mixed pairs) in the time domain,
+  layer by layer over the whole sequence with zero padding, knowing nothing about trees.
+
+A *track* is a pair ``(tree, weights)`` with ``weights[node]`` the (n_in, n_out) matrix on the edge
+from ``node`` to its parent; :func:`unpack` reads the tracks of a built network or mixed sum.
+"""
+
+from __future__ import annotations
+
+from itertools import groupby
+
+import numpy as np
+
+from tn import NetworkSum
+
+from .compiler import from_json, get_params, tree_of
+from .modetree import ModeTree
+
+
+def unpack(net):
+    """``(tracks, mixture)`` of a built network (one track) or a mixed :class:`tn.NetworkSum` (two)."""
+    if not isinstance(net, NetworkSum):
+        tree = tree_of(net)
+        names = [from_json(name) for name, _ in net.metadata["params"]]  # in tree.nodes order
+        return [(tree, {v: net.data(n) for v, n in zip(tree.nodes, names)})], frozenset()
+    params = get_params(net)
+    meta = net.terms[0].metadata
+    tracks = []
+    for track in meta["tracks"]:
+        tree = ModeTree.from_nested(from_json(track["tree"]))
+        tracks.append((tree, {v: params[from_json(k)] for v, k in zip(tree.nodes, track["keys"])}))
+    return tracks, frozenset(from_json(v) for v in meta["mixture_nodes"])
+
+
+def _run(tracks, mixture, leaf, pool):
+    """Bottom-up over all tracks at once; at a mixture node a track convolves the other's pooling."""
+    pooled = [{} for _ in tracks]
+    out = [{} for _ in tracks]
+    nodes = sorted({v for tree, _ in tracks for v in tree.nodes}, key=len)
+    for _, group in groupby(nodes, key=len):
+        group = list(group)
+        for k, (tree, _) in enumerate(tracks):
+            for v in (v for v in group if v in tree):
+                kids = tree.children(v)
+                pooled[k][v] = pool([out[k][c] for c in kids]) if kids else leaf(v[0])
+        for k, (tree, weights) in enumerate(tracks):
+            for v in (v for v in group if v in tree):
+                src = 1 - k if v in mixture and len(tracks) == 2 else k
+                positions, values = pooled[src][v]
+                out[k][v] = positions, values @ weights[v]
+    return [out[k][tree.root] for k, (tree, _) in enumerate(tracks)]
+
+
+def coefficient_tensor(tracks, mixture=()):
+    """The coefficient tensor A[d_0, ..., d_{N-1}, y] (theory §2), summed over the tracks.
+
+    Examples
+    --------
+    >>> import numpy as np, builders
+    >>> net = builders.convac(builders.ModeTree.random(5, seed=1), M=2, widths=3)
+    >>> A = builders.reference.coefficient_tensor(builders.reference.unpack(net)[0])
+    >>> np.allclose(A, net.to_dense())
+    True
+    """
+    M = tracks[0][1][(0,)].shape[0]
+
+    def leaf(i):
+        return (i,), np.eye(M)
+
+    def pool(children):
+        positions, acc = children[0]
+        for pos, values in children[1:]:
+            r = acc.shape[-1]
+            acc = (acc.reshape(-1, 1, r) * values.reshape(1, -1, r)).reshape(acc.shape[:-1] + values.shape)
+            positions = positions + pos
+        order = np.argsort(positions)
+        return tuple(np.sort(positions)), np.transpose(acc, tuple(order) + (len(positions),))
+
+    return sum(values for _, values in _run(tracks, frozenset(mixture), leaf, pool))
+
+
+def tree_forward(tracks, x, mixture=()):
+    """Batched forward pass over the tree(s): x of shape (B, N, M) -> scores (B, classes).
+
+    Leaf i computes ``x[:, i] @ a^i``; an internal node multiplies its children's outputs
+    elementwise and applies its 1x1 conv; mixed tracks exchange pooled activations at mixture nodes.
+    """
+    x = np.asarray(x)
+
+    def leaf(i):
+        return (i,), x[:, i, :]
+
+    def pool(children):
+        return (), np.prod([values for _, values in children], axis=0)
+
+    return sum(values for _, values in _run(tracks, frozenset(mixture), leaf, pool))
+
+
+def reference_forward(params, x):
+    """Time-domain forward pass of a dilated ConvNet (theory §6), or of a mixed pair of them.
+
+    Parameters
+    ----------
+    params : dict
+        ``{"dilations": (d_1..d_L), "U": [U^1..U^L], "V": [V^1..V^L], "W": W_out}`` with U^l, V^l of
+        shape (r_l, r_{l-1}) (r_0 = M) and W_out of shape (classes, r_L), as returned by
+        :func:`builders.dilated_params`; for a mixed pair ``{"a": params_a, "b": params_b,
+        "mixture_levels": (...)}``: after each listed layer the two networks swap activations,
+        and the outputs are summed.
+    x : array (B, N, M)
+        Features per time step.
+
+    Returns
+    -------
+    ndarray (B, classes): ``W_out h^L[N-1]`` where ``h^l[t] = (U^l h^{l-1}[t-d_l]) * (V^l h^{l-1}[t])``
+    and ``h^{l-1}[t] = 0`` for t < 0.
+
+    Examples
+    --------
+    >>> import numpy as np, builders
+    >>> net = builders.dilated_convnet(8, M=2, widths=3, dilations=(2, 1, 4))
+    >>> x = np.random.default_rng(0).standard_normal((4, 8, 2))
+    >>> ref = builders.reference_forward(builders.dilated_params(net), x)
+    >>> np.allclose(net.evaluate(list(x.transpose(1, 0, 2))), ref)
+    True
+    """
+    x = np.asarray(x)
+    nets = [params["a"], params["b"]] if "a" in params else [params]
+    swap = set(params.get("mixture_levels", ()))
+    h = [x for _ in nets]
+    for layer in range(1, len(nets[0]["dilations"]) + 1):
+        h = [_dilated_layer(p, layer, hk) for p, hk in zip(nets, h)]
+        if layer in swap:
+            h = h[::-1]
+    return sum(hk[:, -1, :] @ np.asarray(p["W"]).T for p, hk in zip(nets, h))
+
+
+def _dilated_layer(p, layer, h):
+    d = p["dilations"][layer - 1]
+    earlier = np.zeros_like(h)
+    earlier[:, d:] = h[:, :-d]
+    return (earlier @ np.asarray(p["U"][layer - 1]).T) * (h @ np.asarray(p["V"][layer - 1]).T)
