@@ -13,10 +13,10 @@ from collections.abc import Mapping
 import numpy as np
 from opt_einsum import paths as oe_paths
 
-from . import contraction, memory
+from . import contraction, memory, treeexec
 from .cost import ContractionCost
 from .errors import (DTypeError, DuplicateIndexError, DuplicateTensorError, IndexSizeError, NonFiniteError,
-                     ShapeError, SymbolicTensorError, UnknownIndexError, UnknownTensorError)
+                     OptimizeError, ShapeError, SymbolicTensorError, UnknownIndexError, UnknownTensorError)
 
 
 def _as_shape(shape, name) -> tuple:
@@ -293,7 +293,8 @@ class TensorNetwork:
         """The full tensor with axes in ``order`` (default :attr:`output`), guarded by the memory limit."""
         return self.contract(self.output if order is None else order, optimize, memory_limit)
 
-    def evaluate(self, features, legs=None, batch_index="batch", optimize="auto", memory_limit=None):
+    def evaluate(self, features, legs=None, batch_index="batch", optimize="auto", memory_limit=None,
+                 method="auto"):
         """Batched forward pass: one (B, dim) feature matrix per leg, a batch index shared by all of them.
 
         Parameters
@@ -303,6 +304,10 @@ class TensorNetwork:
             The legs fed when ``features`` is a sequence; default :attr:`input_legs`.
         batch_index : hashable
             Label of the batch hyperindex (must not already be in the network).
+        method : {"auto", "tree", "einsum"}
+            ``"tree"``: level-batched execution (:mod:`tn.treeexec`), for tree networks of matrices
+            (every ConvAC / dilated / CP network); ``"einsum"``: one contraction of the network with the
+            features attached, along an optimized path; ``"auto"``: the tree executor when it applies.
 
         Returns
         -------
@@ -318,21 +323,35 @@ class TensorNetwork:
         legs = self._check_inds(legs, "evaluate legs")
         if batch_index in self._sizes:
             raise DuplicateIndexError(f"batch index {batch_index!r} is already an index of the network")
+        mats = [self._feature_matrix(leg, m, mats[0]) for leg, m in zip(legs, mats)]
+        if method not in ("auto", "tree", "einsum"):
+            raise OptimizeError(f"evaluate method must be 'auto', 'tree' or 'einsum', not {method!r}")
+        if method != "einsum":
+            plan = contraction.PLANS.get(("tree", self.structure_key(), legs), lambda: treeexec.tree_plan(self, legs))
+            if plan is not None:
+                arrays = self.arrays()
+                itemsize = np.result_type(*arrays[:1], *mats[:1]).itemsize
+                memory.check(plan.cost(len(mats[0]), itemsize), memory_limit, "evaluate")
+                return plan(arrays, mats)
+            if method == "tree":
+                raise OptimizeError("evaluate(method='tree') needs a tree network of matrices with one unfed open "
+                                    "leg (see tn.treeexec.tree_plan); use method='einsum'")
         fed = self.copy()
-        batch = None
         for leg, mat in zip(legs, mats):
-            mat = _as_array(mat, ("feature", leg), False)
-            if mat.ndim != 2 or mat.shape[1] != self._sizes[leg]:
-                raise ShapeError(f"features for leg {leg!r} must have shape (B, {self._sizes[leg]}), got {mat.shape}")
-            if batch is not None and mat.shape[0] != batch:
-                raise ShapeError(f"features for leg {leg!r} have batch size {mat.shape[0]}, others {batch}")
-            batch = mat.shape[0]
             fed.add_tensor(("feature", leg), mat, (batch_index, leg))
         rest = tuple(i for i in self.output if i not in set(legs))
         fed._output = (batch_index, *rest)
         if self._natural_path is not None:
             fed._natural_path = _feed_path(self._natural_path, len(self), legs, self._where, self.tensor_names)
         return fed.contract(optimize=optimize, memory_limit=memory_limit)
+
+    def _feature_matrix(self, leg, mat, first):
+        mat = _as_array(mat, ("feature", leg), False)
+        if mat.ndim != 2 or mat.shape[1] != self._sizes[leg]:
+            raise ShapeError(f"features for leg {leg!r} must have shape (B, {self._sizes[leg]}), got {mat.shape}")
+        if len(mat) != len(first):
+            raise ShapeError(f"features for leg {leg!r} have batch size {len(mat)}, others {len(first)}")
+        return mat
 
     # ------------------------------------------------------------------ views and files
     def graph(self):
