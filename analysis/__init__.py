@@ -1,0 +1,17 @@
+"""analysis: min-cut bounds, Schmidt spectra, entanglement measures and their validation.
+
+For a partition (A, B) of a network's input legs, :func:`mincut` bounds the rank of the
+matricization [T]_{A,B} by a minimum cut of the network's graph (capacities log2 of the index
+sizes, a hyperedge paid once); :func:`schmidt_spectrum` computes the true singular values (dense SVD,
+or exactly from two Gram matrices along the cut for large N); :func:`entanglement` turns them into
+the Schmidt number, entropies and the geometric measure; :func:`validate` puts bound and rank side
+by side; ``tn-mincut`` (:mod:`analysis.cli`) does it all from the command line.
+"""
+
+from .mincut import (FLOW_FUNCS, MinCutResult, flow_func_names, method_names, mincut, mincut_batch,
+                     register_method)
+from .partitions import Partition, balanced_partitions, make_partition, make_partitions, partition_names
+
+__all__ = ["mincut", "mincut_batch", "MinCutResult", "register_method", "method_names", "flow_func_names",
+           "FLOW_FUNCS", "Partition", "make_partition", "make_partitions", "balanced_partitions",
+           "partition_names"]
