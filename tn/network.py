@@ -323,6 +323,7 @@ class TensorNetwork:
         legs = self._check_inds(legs, "evaluate legs")
         if batch_index in self._sizes:
             raise DuplicateIndexError(f"batch index {batch_index!r} is already an index of the network")
+        stacked = features if isinstance(features, np.ndarray) and features.ndim == 3 else None
         mats = [self._feature_matrix(leg, m, mats[0]) for leg, m in zip(legs, mats)]
         if method not in ("auto", "tree", "einsum"):
             raise OptimizeError(f"evaluate method must be 'auto', 'tree' or 'einsum', not {method!r}")
@@ -332,7 +333,7 @@ class TensorNetwork:
                 arrays = self.arrays()
                 itemsize = np.result_type(*arrays[:1], *mats[:1]).itemsize
                 memory.check(plan.cost(len(mats[0]), itemsize), memory_limit, "evaluate")
-                return plan(arrays, mats)
+                return plan(arrays, mats if stacked is None or stacked.dtype.kind == 'b' else stacked)
             if method == "tree":
                 raise OptimizeError("evaluate(method='tree') needs a tree network of matrices with one unfed open "
                                     "leg (see tn.treeexec.tree_plan); use method='einsum'")

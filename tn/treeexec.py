@@ -48,8 +48,9 @@ class TreePlan:
                                itemsize)
 
     def __call__(self, arrays, features):
-        """Run on the network's arrays (in tensor order); ``features``: (B, dim) arrays aligned with ``self.legs``."""
-        store = {0: np.stack(features)}  # group 0: the features, (n_legs, B, M)
+        """Run on the network's arrays (in tensor order); ``features``: (B, dim) arrays aligned with ``self.legs``,
+        or one (n_legs, B, dim) array."""
+        store = {0: features if isinstance(features, np.ndarray) else np.stack(features)}  # (n_legs, B, M)
         for k, step in enumerate(self.steps):
             if step[0] == "matmul":
                 _, gid, src, rows, positions, transposed, _ = step
@@ -159,9 +160,14 @@ def _schedule(net, legs, root, up, down, children):
         return len(sizes) - 1
 
     def rows_of(src, rows):
-        """Row indices for a gather, or None when they are all rows of the source in order (no copy)."""
+        """How to gather rows: None (all, in order), a slice (an arithmetic progression: a view), or indices."""
         rows = np.asarray(rows, dtype=np.intp)
-        return None if len(rows) == sizes[src][0] and np.array_equal(rows, np.arange(len(rows))) else rows
+        if len(rows) == sizes[src][0] and np.array_equal(rows, np.arange(len(rows))):
+            return None
+        step = rows[1] - rows[0] if len(rows) > 1 else 1
+        if step > 0 and np.array_equal(rows, rows[0] + step * np.arange(len(rows))):
+            return slice(int(rows[0]), int(rows[-1]) + 1, int(step))
+        return rows
 
     def source(node):
         """(group, row) holding the message that flows up from a junction or a fed leg."""
