@@ -47,6 +47,8 @@ def resolve_widths(tree, widths) -> dict:
                              f"not internal nodes of the tree {extra}")
         return {v: check_size(given[v], f"widths[{v}]", WidthError) for v in tree.internal_nodes}
     try:
+        if isinstance(widths, (str, bytes)):
+            raise TypeError
         per_level = list(widths)
     except TypeError:
         raise WidthError(f"widths={widths!r} must be an int, a sequence (one per level) or a dict per node") from None
