@@ -168,7 +168,7 @@ def test_dtype_float32():
     (lambda: builders.convac(ModeTree.balanced(4), 2, {(0, 1): 2, (2, 3): 2, (0, 1, 2, 3): 2, (0, 2): 1}),
      WidthError, r"\(0, 2\)"),
     (lambda: builders.convac("tree", 2, 2), TreeError, "'tree'"),
-    (lambda: builders.convac(((0, 1), ((2, 3), (4, 5))), 2, 2, share="level"), WidthError, "shared"),
+    (lambda: builders.convac(((0, 1), ((2, 3), 4)), 2, [2, 3, 4], share="level"), WidthError, "shared"),
     (lambda: builders.convac(ModeTree.balanced(4), 2, 2, params={}), BuildError, "no weight given"),
 ])
 def test_bad_input_raises_build_errors_naming_the_value(make, error, match):
