@@ -169,13 +169,6 @@ def deep_linear(dims, init="balanced", scale=None, seed=0, dtype=np.float64):
     return net
 
 
-def layer_names(net) -> list:
-    """Names of the factors W_1..W_N of a :func:`deep_linear` network, input side first."""
-    if net.metadata.get("builder") != "deep_linear":
-        raise BuildError("layer_names needs a network built by deep_linear (metadata['builder'])")
-    return [("W", j) for j in range(1, len(net.metadata["dims"]))]
-
-
 def tensor_train(N, M, widths, classes=1, scale=1.0, seed=0, dtype=np.float64):
     """A tensor train (MPS): the coefficient tensor of a recurrent arithmetic net over N positions.
 
@@ -239,4 +232,4 @@ def tensor_train(N, M, widths, classes=1, scale=1.0, seed=0, dtype=np.float64):
     return net
 
 
-__all__ = ["deep_linear", "tensor_train", "balanced_factors", "layer_names", "INITS"]
+__all__ = ["deep_linear", "tensor_train", "balanced_factors", "INITS"]
