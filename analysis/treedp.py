@@ -73,7 +73,9 @@ class TreeDP:
         parent, depth = [-1] * n, [0] * n
         up_weight, up_labels = [1] * n, [()] * n
         seen, order = [False] * n, []
-        for root in range(nt):
+        inputs = set(graph.input_legs)  # root at the tensor of a non-input open leg (the class leg) first
+        first = [t for leg, t in graph.leg_tensor.items() if leg not in inputs]
+        for root in (*first, *range(nt)):
             if seen[root]:
                 continue
             seen[root] = True
