@@ -131,7 +131,8 @@ def convac(tree, M, widths, classes=1, *, share=None, seed=0, init="gaussian", d
     >>> net.output, net.to_dense().shape
     ((0, 1, 2, 3, 'y'), (2, 2, 2, 2, 2))
     >>> x = np.random.default_rng(0).random((5, 4, 2))      # (batch, position, feature)
-    >>> np.allclose(net.evaluate(list(x.transpose(1, 0, 2))), builders.reference.tree_forward(builders.reference.unpack(net)[0], x))
+    >>> tracks, _ = builders.reference.unpack(net)
+    >>> np.allclose(net.evaluate(list(x.transpose(1, 0, 2))), builders.reference.tree_forward(tracks, x))
     True
     """
     spec = convac_spec(tree, M, widths, classes, share=share)

@@ -87,7 +87,8 @@ class ModeTree:
             leaves.append(node[0])
             self._children[node], self._level[node] = (), 0
         elif isinstance(item, (str, bytes)):
-            raise TreeError(f"mode tree entry {item!r} at {list(path)} is not a position (int) or a sequence of subtrees")
+            raise TreeError(f"mode tree entry {item!r} at {list(path)} is not a position (int) "
+                            "or a sequence of subtrees")
         else:
             try:
                 items = list(item)

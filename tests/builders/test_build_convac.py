@@ -12,7 +12,8 @@ from tn.errors import BuildError, TreeError, WidthError
 
 TREES = {
     "balanced8": ModeTree.balanced(8), "interleaved8": ModeTree.interleaved(8), "mirror8": ModeTree.mirror(8),
-    "flat6": ModeTree.flat(6), "balanced9x3": ModeTree.balanced(9, arity=3), "interleaved9x3": ModeTree.interleaved(9, 3),
+    "flat6": ModeTree.flat(6), "balanced9x3": ModeTree.balanced(9, arity=3),
+    "interleaved9x3": ModeTree.interleaved(9, 3),
     "random7": ModeTree.random(7, seed=3), "random10x3": ModeTree.random(10, arity=3, seed=1),
 }
 

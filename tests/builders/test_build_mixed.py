@@ -164,3 +164,13 @@ def test_unequal_widths_allowed_away_from_mixture_nodes():
 def test_bad_input(make, error, match):
     with pytest.raises(error, match=match):
         make()
+
+
+def test_save_load_round_trip(tmp_path):
+    import tn
+    s = builders.mixed_dilated(8, 2, 2, (1, 2, 4), (2, 1, 4), classes=2)
+    s.save(tmp_path / "mixed")
+    back = tn.load(tmp_path / "mixed")
+    x = np.random.default_rng(0).standard_normal((3, 8, 2))
+    assert np.allclose(back.evaluate(features(x)), reference_forward(builders.dilated_params(back), x))
+    assert [builders.tree_of(t) for t in back.terms] == [builders.tree_of(t) for t in s.terms]
