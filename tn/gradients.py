@@ -105,8 +105,8 @@ def _terms(net):
 
 
 def _wanted(net, wrt):
-    names = set(net.tensor_names) if wrt is None else set(wrt)
     known = set().union(*(t.tensor_names for t in _terms(net)))
+    names = known if wrt is None else set(wrt)
     unknown = names - known
     if unknown:
         raise UnknownTensorError(f"wrt names tensor(s) {sorted(map(repr, unknown))} that the network does not have")
@@ -135,6 +135,8 @@ def _backward(term, steps, values, output_grad, wanted):
         needed[s.out] = any(needed[i] for i in s.taken)
     cot = {steps[-1].out: output_grad}
     for s in reversed(steps):
+        if not needed[s.out]:
+            continue
         g = cot.pop(s.out)
         for k, i in enumerate(s.taken):
             if not needed[i]:
