@@ -158,7 +158,7 @@ def scaled_log2(dim: int, bits: int) -> int:
     if bits + math.log2(math.log2(dim) + 1) < 48:  # a float keeps the error far below one unit
         return round(math.log2(dim) * 2.0 ** bits)
     ctx = Context(prec=int((bits + dim.bit_length().bit_length()) * 0.30103) + 20)
-    value = ctx.divide(ctx.ln(Decimal(dim)), ctx.ln(Decimal(2))) * (Decimal(2) ** bits)
+    value = ctx.multiply(ctx.divide(ctx.ln(Decimal(dim)), ctx.ln(Decimal(2))), Decimal(2**bits))
     return int(value.to_integral_value())
 
 
