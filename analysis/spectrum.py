@@ -175,7 +175,8 @@ def _gram(net, part, gram_max_dim, entries, optimize, memory_limit) -> Spectrum:
     if log_s1 > math.log(np.finfo(float).max):
         raise SpectrumError(f"the Schmidt values of partition {part.name!r} exceed the float64 range "
                             f"(s_1 = 2^{log_s1 / math.log(2):.6g}); rescale the network's tensors")
-    values = values * np.exp((log_a + log_b) / 2)
+    with np.errstate(divide="ignore"):
+        values = np.exp(np.log(values) + (log_a + log_b) / 2)  # exp(log) so the scale alone cannot overflow
     values = np.concatenate([values, np.zeros(dim - len(values))])
     return Spectrum(values, "gram", (dim, dim), tuple(cut_legs))
 

@@ -1,0 +1,78 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from analysis.cli import DEFAULT_ARGS, main
+from analysis_nets import balanced, convac
+
+
+def _json(capsys, argv):
+    assert main(argv) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_json_from_saved_network(tmp_path, capsys):
+    path = tmp_path / "net.tnet"
+    convac(balanced(8), M=2, width=3, seed=2).save(str(path))
+    rows = _json(capsys, ["--load", str(path), "--partition", "left-right", "--partition", "0,2,4,6",
+                          "--validate", "--json"])
+    assert [(r["partition"], r["A"], r["bound"], r["rank"], r["tight"]) for r in rows] == [
+        ("left-right", [0, 1, 2, 3], 3, 3, True), ("0,2,4,6", [0, 2, 4, 6], 16, 16, True)]
+    for row in rows:
+        assert {"partition", "A", "log2_bound", "bound", "cut", "method", "seconds", "entropy"} <= set(row)
+    rows = _json(capsys, ["--load", str(path), "--json", "--method", "flow", "--flow-func", "dinitz"])
+    assert [r["bound"] for r in rows] == [3, 16] and rows[0]["flow_func"] == "dinitz"
+
+
+def test_builder_flags_table_and_draw(tmp_path, capsys):
+    pytest.importorskip("builders")
+    png = tmp_path / "cut.png"
+    assert main(["convac", "--tree", "mirror", "--N", "8", "--M", "2", "--widths", "2", "--partition", "left-right",
+                 "--validate", "--draw", str(png)]) == 0
+    out = capsys.readouterr().out
+    assert "left-right" in out and "tight" in out and png.stat().st_size > 1000
+    rows = _json(capsys, ["deep_convac", "--N", "8", "--widths", "2,3,4", "--json"])
+    assert [r["bound"] for r in rows] == [3, 16]  # min(root 4, its children 3)
+
+
+def test_all_balanced(capsys):
+    pytest.importorskip("builders")
+    rows = _json(capsys, ["convac", "--N", "8", "--all-balanced", "--json"])
+    assert len(rows) == 35 and all(0 in r["A"] and len(r["A"]) == 4 for r in rows)
+    assert min(r["bound"] for r in rows) == 2 and max(r["bound"] for r in rows) == 16
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--bogus"], "unrecognized arguments"),
+    (["--load", "/nonexistent/net.tnet"], "nonexistent"),
+    (["nope"], "unknown builder"),
+    (["convac", "--tree", "zigzag"], "--tree"),
+    (["convac", "--widths", "x"], "--widths"),
+    (["convac", "--N", "8", "--partition", "0,99"], "99"),
+    (["convac", "--N", "8", "--partition", "sideways"], "unknown partition"),
+    (["convac", "--N", "8", "--partition", "0,1|1,2"], "overlap"),
+    (["convac", "--N", "8", "--method", "magic"], "unknown cut method"),
+    (["convac", "--N", "8", "--flow-func", "magic"], "unknown flow_func"),
+    (["convac", "--N", "64", "--validate", "--partition", "odd-even", "--spectrum-method", "gram"], "gram limit"),
+    (["convac", "--N", "7"], "N"),
+    (["--N", "8"], "builder name"),
+    (["convac", "--N", "32", "--all-balanced"], "20"),
+])
+def test_bad_input_exits_2_with_one_line(argv, message, capsys):
+    pytest.importorskip("builders")
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("tn-mincut: error:") and message in err
+    assert "Traceback" not in err
+
+
+def test_subprocess_default_command():
+    pytest.importorskip("builders")
+    proc = subprocess.run([sys.executable, "-m", "analysis", "--json", *DEFAULT_ARGS[:-1]], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert [r["partition"] for r in json.loads(proc.stdout)] == ["left-right", "odd-even", "blocks:4"]
+    bad = subprocess.run([sys.executable, "-m", "analysis", "--partition"], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr and bad.stderr.count("\n") == 1

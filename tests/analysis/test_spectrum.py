@@ -1,0 +1,135 @@
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from analysis import mincut
+from analysis.entanglement import entanglement, geometric_measure, renyi_entropy, schmidt_rank, von_neumann_entropy
+from analysis.spectrum import schmidt_spectrum
+from analysis.validate import validate
+from analysis_nets import balanced, convac, flat, matricization_rank, mirror, mps
+from tn import TensorNetwork
+from tn.errors import BoundViolationError, MemoryLimitError, SpectrumError, UnknownNameError
+from tn.testing import random_networks
+
+
+def _close(d, g):
+    n = max(len(d), len(g))
+    d, g = np.pad(d, (0, n - len(d))), np.pad(g, (0, n - len(g)))
+    return np.abs(d - g).max() <= 1e-8 * d[0]
+
+
+@pytest.mark.parametrize("tree", [balanced(8), mirror(8), flat(6), ((0, 1, 2), (3, (4, 5)))])
+@pytest.mark.parametrize("partition", ["left-right", "odd-even", "blocks:2", [0, 5], [1]])
+def test_gram_equals_dense(tree, partition):
+    net = convac(tree, M=2, width=3, classes=2, seed=4, orthonormal=True)
+    dense = schmidt_spectrum(net, partition, method="dense")
+    gram = schmidt_spectrum(net, partition, method="gram", full=True)
+    assert gram.method == "gram" and gram.shape[0] == mincut(net, partition).bound
+    assert _close(dense, gram.values)
+    assert np.all(np.diff(dense) <= 0) and np.all(np.diff(gram.values) <= 1e-12 * gram.values[0])
+
+
+def test_gram_with_fixed_class_value_and_open_leg_cuts():
+    net = convac(balanced(4), M=3, width=5, classes=3, seed=1, orthonormal=True)
+    for value in range(3):
+        d = schmidt_spectrum(net, [0, 1], method="dense", fixed={"y": value})
+        g = schmidt_spectrum(net, [0, 1], method="gram", fixed={"y": value})
+        assert _close(d, g)
+    # the class leg on a side: a cut through open legs (M = 3 < width 5)
+    d = schmidt_spectrum(net, [0], [1, 2, 3, "y"], method="dense")
+    g = schmidt_spectrum(net, [0], [1, 2, 3, "y"], method="gram", full=True)
+    assert g.cut == (0,) and _close(d, g.values)
+
+
+def test_gram_large_n_in_seconds():
+    builders = pytest.importorskip("builders")
+    net = builders.deep_convac(1024, M=2, widths=4)
+    for part, dim in (("left-right", 4), ("blocks:256", 16)):
+        s = schmidt_spectrum(net, part, full=True)
+        assert s.method == "gram" and s.shape == (dim, dim) and entanglement(s).rank == dim
+    with pytest.raises(SpectrumError, match="2\\^512"):
+        schmidt_spectrum(net, "odd-even")
+
+
+def test_dense_guard_and_bad_method():
+    net = convac(balanced(8), M=2, width=2)
+    with pytest.raises(MemoryLimitError):
+        schmidt_spectrum(net, "left-right", method="dense", memory_limit=64)
+    with pytest.raises(UnknownNameError, match="auto, dense, gram"):
+        schmidt_spectrum(net, "left-right", method="svd")
+    with pytest.raises(SpectrumError, match="0..0"):
+        schmidt_spectrum(net, "left-right", fixed={"y": 3})
+
+
+@settings(max_examples=40, deadline=None)
+@given(random_networks(max_tensors=5, max_inds=8, max_size=3))
+def test_rank_never_exceeds_bound(case):
+    net, _, _ = case
+    if len(net.output) < 2:
+        return
+    A, B = net.output[: len(net.output) // 2], net.output[len(net.output) // 2:]
+    s = schmidt_spectrum(net, A, B, full=True)
+    assert entanglement(s).rank <= mincut(net, A, B).bound
+
+
+@pytest.mark.parametrize("tree, M, width", [(balanced(8), 2, 2), (balanced(8), 2, 3), (mirror(8), 2, 2),
+                                            (flat(8), 2, 2), (balanced(4), 3, 3), (((0, 1, 2), (3, 4)), 2, 4)])
+def test_tight_on_tree_networks(tree, M, width):
+    net = convac(tree, M=M, width=width, seed=7)
+    for part in ("left-right", "odd-even", "blocks:2"):
+        row = validate(net, [part])[0]
+        assert row.tight and row.rank == matricization_rank(net, row.A, [i for i in range(len(row.A) * 0, 99)
+                                                                          if i in net.output and i not in row.A])
+
+
+def test_validate_raises_on_violation():
+    from analysis import register_method
+    register_method("too-small", lambda problem, flow_func: (sorted(problem.A)[:0] or [next(iter(problem.A))], None))
+    net = mps(4, phys=2, bond=2)
+    with pytest.raises(BoundViolationError):
+        validate(net, [[0, 1]], method="too-small")
+
+
+def test_entanglement_hand_computed():
+    e = entanglement([2.0, 1.0, 1.0, 0.0])  # p = 4/6, 1/6, 1/6
+    p = np.array([4, 1, 1]) / 6
+    assert e.rank == 3 and e.gap == math.inf
+    assert e.entropy == pytest.approx(-(p * np.log2(p)).sum())
+    assert e.geometric == pytest.approx(1 / 3)
+    assert e.renyi[2] == pytest.approx(-math.log2((p ** 2).sum()))
+    assert e.renyi[math.inf] == pytest.approx(math.log2(1.5))
+    assert renyi_entropy([1, 1, 1, 1], 0.5) == pytest.approx(2.0)
+    assert von_neumann_entropy([5.0]) == 0 and geometric_measure([5.0]) == 0
+    assert entanglement(np.zeros(3)).rank == 0 and entanglement(np.zeros(3)).entropy == 0
+    rank, gap, tol = schmidt_rank([1.0, 1e-3, 1e-18])
+    assert rank == 2 and gap == pytest.approx(1e15) and tol == pytest.approx(3 * np.finfo(float).eps)
+    with pytest.raises(SpectrumError):
+        entanglement([1.0, np.nan])
+
+
+def test_validate_table_and_json():
+    import json
+    report = validate(convac(balanced(8), M=2, width=2), ["left-right", "odd-even"])
+    rows = json.loads(report.to_json())
+    assert [(r["partition"], r["bound"], r["rank"], r["tight"]) for r in rows] == [
+        ("left-right", 2, 2, True), ("odd-even", 16, 16, True)]
+    assert "left-right" in str(report) and "tight" in str(report)
+
+
+def test_network_sum_spectrum_dense_only():
+    from tn import NetworkSum
+    s = NetworkSum([mps(4, bond=2, seed=1), mps(4, bond=2, seed=2)])
+    assert entanglement(schmidt_spectrum(s, [0, 1])).rank <= mincut(s, [0, 1]).bound == 4
+    with pytest.raises(SpectrumError, match="NetworkSum"):
+        schmidt_spectrum(s, [0, 1], method="gram")
+
+
+def test_symbolic_network_has_no_spectrum():
+    net = TensorNetwork()
+    net.add_tensor("T", (2, 2), ("a", "b"))
+    from tn.errors import SymbolicTensorError
+    with pytest.raises(SymbolicTensorError):
+        schmidt_spectrum(net, ["a"])
