@@ -326,7 +326,12 @@ def gradient_descent(net, loss, lr, steps, record_every=10, layers=None, wrt=Non
         raise DynamicsError(f"{loss.name} expects an output of shape {loss.shape} but the network's output "
                             f"{net.output!r} has shape {shape}")
     layers = chain_layers(net) if layers is None else list(layers)
-    names = list(net.tensor_names if wrt is None else wrt)
+    terms = list(net.terms) if hasattr(net, "terms") else [net]
+    names = list(dict.fromkeys(n for t in terms for n in t.tensor_names) if wrt is None else wrt)
+
+    def data(name):  # a NetworkSum holds a shared tensor in several terms, with one array
+        return next(t.data(name) for t in terms if name in t.tensor_names)
+
     rec = _Recorder(record_every, steps, lr, diverge_factor, progress, "gradient descent")
     captured = {}
 
@@ -338,11 +343,11 @@ def gradient_descent(net, loss, lr, steps, record_every=10, layers=None, wrt=Non
         value, grads = value_and_grad(net, capture, optimize=optimize, wrt=names)
         value = rec.check(k, value, grads.values())
         if rec.due(k, value, tol):
-            rec.record(k, value, captured["out"], None if layers is None else [net.data(n) for n in layers])
+            rec.record(k, value, captured["out"], None if layers is None else [data(n) for n in layers])
         if k == steps or (tol is not None and value <= tol):
             break
         for n in names:
-            net.set_data(n, net.data(n) - lr * grads[n])
+            net.set_data(n, data(n) - lr * grads[n])
         rec.tick()
     rec.close()
     return rec.history
@@ -515,8 +520,10 @@ def _svt(X, lam):
 def soft_impute(target, mask, lam, X0=None, tol=1e-7, max_iter=10_000):
     """Minimize 0.5 ||P_mask(X - target)||_F^2 + lam ||X||_* by soft-impute to convergence.
 
-    Iterates X <- SVT_lam(P_mask(target) + P_mask^perp(X)) (Mazumder, Hastie, Tibshirani 2010) until the
-    relative change ||X' - X||_F / max(||X||_F, 1e-12) drops below ``tol``.
+    Soft-impute (Mazumder, Hastie, Tibshirani 2010) is proximal gradient descent with step 1 on
+    this objective: X <- SVT_lam(P_mask(target) + P_mask^perp(Y)); here with Nesterov (FISTA)
+    extrapolation Y = X_k + (t_{k-1} - 1) / t_k (X_k - X_{k-1}), restarted whenever the objective
+    goes up. Stops when ||X_{k+1} - X_k||_F <= tol * ||P_mask(target)||_F.
 
     Returns
     -------
@@ -532,15 +539,23 @@ def soft_impute(target, mask, lam, X0=None, tol=1e-7, max_iter=10_000):
     if mask.shape != target.shape:
         raise DynamicsError(f"mask has shape {mask.shape} but the target has shape {target.shape}")
     observed = np.where(mask, target, 0.0)
+    scale = max(np.linalg.norm(observed), 1e-300)
     X = np.zeros_like(target) if X0 is None else np.array(X0, dtype=float)
+    Y, t, objective = X, 1.0, np.inf
     for it in range(1, max_iter + 1):
-        new, _ = _svt(np.where(mask, observed, X), lam)
-        change = np.linalg.norm(new - X) / max(np.linalg.norm(X), 1e-12)
-        X = new
-        if change < tol:
+        new, s = _svt(np.where(mask, observed, Y), lam)
+        value = 0.5 * np.sum((new - observed)[mask] ** 2) + lam * s.sum()
+        change = np.linalg.norm(new - X)
+        if value > objective:  # restart the momentum
+            Y, t = X, 1.0
+            continue
+        t_next = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t * t))
+        Y = new + ((t - 1.0) / t_next) * (new - X)
+        X, t, objective = new, t_next, value
+        if change <= tol * scale:
             return X, it
     raise DynamicsError(f"soft-impute with lam={lam:.3g} did not converge in {max_iter} iterations "
-                        f"(last relative change {change:.3g} > tol={tol:g})")
+                        f"(last change {change / scale:.3g} of the data norm > tol={tol:g})")
 
 
 def nuclear_norm_completion(target, mask, lam_min_ratio=1e-4, stages=20, tol=1e-7, max_iter=10_000):

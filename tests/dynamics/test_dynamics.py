@@ -204,3 +204,13 @@ def test_value_and_grad_agrees_with_dynamics_loss():
     loss = dyn.squared_loss(np.eye(3))
     value, grads = value_and_grad(net, loss)
     assert np.isclose(value, loss(net.to_dense())[0]) and set(grads) == set(net.tensor_names)
+
+
+def test_descent_on_a_sum_of_networks_sharing_tensors():
+    builders = pytest.importorskip("builders")
+    if not hasattr(builders, "mixed_dilated"):
+        pytest.skip("builders.mixed_dilated not available")
+    net = builders.mixed_dilated(4, 2, 2, seed=0)
+    target = builders.mixed_dilated(4, 2, 2, seed=1).to_dense()
+    h = dyn.gradient_descent(net, dyn.squared_loss(target), lr=3e-3, steps=30, record_every=10)
+    assert h.loss[-1] < h.loss[0]
