@@ -19,6 +19,7 @@ from . import reference
 from .compiler import get_params, param_names, set_params, tree_of
 from .convac import convac, deep_convac, shallow_convac
 from .dilated import dilated_convnet, dilated_params
+from .linear import balanced_factors, deep_linear, tensor_train
 from .mixed import mixed, mixed_dilated
 from .modetree import ModeTree
 from .reference import reference_forward
@@ -26,4 +27,4 @@ from .registry import available, get
 
 __all__ = ["ModeTree", "convac", "shallow_convac", "deep_convac", "dilated_convnet", "dilated_params", "mixed",
            "mixed_dilated", "reference", "reference_forward", "tree_of", "get_params", "set_params", "param_names",
-           "available", "get"]
+           "available", "get", "deep_linear", "tensor_train", "balanced_factors"]

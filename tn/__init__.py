@@ -5,7 +5,7 @@ symbolic) that contracts along optimized, cached einsum paths under a memory gua
 costs, saves to an open format and converts to and from google tensornetwork and quimb.
 """
 
-from . import errors
+from . import errors, gradients
 from .contraction import cache_info, optimizer_names
 from .cost import ContractionCost
 from .graphview import Hyperedge, OpenLeg
@@ -20,6 +20,6 @@ def load(path):
     return _load(path)
 
 
-__all__ = ["TensorNetwork", "NetworkSum", "ContractionCost", "Hyperedge", "OpenLeg", "errors", "load",
+__all__ = ["TensorNetwork", "gradients", "NetworkSum", "ContractionCost", "Hyperedge", "OpenLeg", "errors", "load",
            "cache_info", "optimizer_names", "get_memory_limit", "set_memory_limit"]
 __version__ = "0.1.0"

@@ -37,6 +37,7 @@ import numpy as np
 import opt_einsum
 
 from . import contraction, memory
+from .cost import size_of
 from .errors import ShapeError, StructureError, UnknownTensorError
 
 _PROGRAMS = contraction.PlanCache(maxsize=64)
@@ -121,6 +122,9 @@ def _forward(term, output, optimize, memory_limit):
     cost = term.cost(output=output, optimize=optimize)
     memory.check(cost, memory_limit, "gradients")
     steps = _program(term, output, cost.path)
+    kept = sum(size_of(s.kept, term.size_dict) for s in steps)  # the backward pass holds every intermediate
+    memory.check_bytes(kept * cost.itemsize, memory_limit, "gradients",
+                       f"the backward pass keeps {len(steps)} intermediates of {kept:,} elements in all")
     values = dict(enumerate(arrays))
     for s in steps:
         values[s.out] = s.forward(*(values[i] for i in s.taken))

@@ -63,13 +63,18 @@ def set_memory_limit(limit) -> int | None:
 
 def check(cost, memory_limit=None, what="contraction"):
     """Raise :class:`MemoryLimitError` if ``cost`` (a ContractionCost) exceeds the limit; before any allocation."""
+    check_bytes(cost.largest_intermediate_bytes, memory_limit, what,
+                f"its largest intermediate has {cost.largest_intermediate:,} elements "
+                f"({_human(cost.largest_intermediate_bytes)}, indices {cost.largest_intermediate_inds!r})")
+
+
+def check_bytes(nbytes, memory_limit, what, detail):
+    """Raise :class:`MemoryLimitError` if ``nbytes`` exceeds the limit; ``detail`` says what holds them."""
     limit = get_memory_limit() if memory_limit is None else parse_size(memory_limit)
-    if cost.largest_intermediate_bytes > limit:
+    if nbytes > limit:
         raise MemoryLimitError(
-            f"{what} refused: its largest intermediate has {cost.largest_intermediate:,} elements "
-            f"({_human(cost.largest_intermediate_bytes)}, indices {cost.largest_intermediate_inds!r}) "
-            f"but the memory limit is {_human(limit)}; ways out: contract fewer open legs (output=...), "
-            f"try a better path (optimize='auto-hq' or a cotengra optimizer), or raise the limit "
+            f"{what} refused: {detail} but the memory limit is {_human(limit)}; ways out: contract fewer "
+            f"open legs (output=...), try a better path (optimize='auto-hq' or a cotengra optimizer), or raise the limit "
             f"(memory_limit=... per call, tn.set_memory_limit(...) or TN_MEMORY_LIMIT) if the machine has room")
 
 

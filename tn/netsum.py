@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .errors import ShapeError, StructureError, UnknownTensorError
+from .network import TensorNetwork
 
 
 class NetworkSum:
@@ -92,6 +93,9 @@ class NetworkSum:
 
     def evaluate(self, features, legs=None, batch_index="batch", optimize="auto", memory_limit=None):
         return _sum(t.evaluate(features, legs, batch_index, optimize, memory_limit) for t in self.terms)
+
+    gradients = TensorNetwork.gradients  # both work term by term, adding shared tensors' gradients
+    value_and_grad = TensorNetwork.value_and_grad
 
     def save(self, path):
         from .io import save

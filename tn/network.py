@@ -354,6 +354,17 @@ class TensorNetwork:
             raise ShapeError(f"features for leg {leg!r} have batch size {len(mat)}, others {len(first)}")
         return mat
 
+    # ------------------------------------------------------------------ gradients
+    def gradients(self, output_grad=None, output=None, optimize="auto", memory_limit=None, wrt=None) -> dict:
+        """Environments: d <output_grad, contraction> / d tensor for every tensor (:func:`tn.gradients.environments`)."""
+        from .gradients import environments
+        return environments(self, output_grad, output, optimize, memory_limit, wrt)
+
+    def value_and_grad(self, loss_fn, output=None, optimize="auto", memory_limit=None, wrt=None):
+        """``(loss, {name: gradient})`` for ``loss_fn(contraction) -> (value, d value / d contraction)``."""
+        from .gradients import value_and_grad
+        return value_and_grad(self, loss_fn, output, optimize, memory_limit, wrt)
+
     # ------------------------------------------------------------------ views and files
     def graph(self):
         """The structure as a networkx Graph (see :func:`tn.graphview.network_graph`)."""
