@@ -150,3 +150,12 @@ def test_errors():
     sym.add_tensor("A", (2, 2), ("i", "j"))
     with pytest.raises(SymbolicTensorError):
         environments(sym)
+
+
+def test_guard_counts_every_intermediate_the_backward_pass_keeps():
+    net = deep_linear((8,) * 9, seed=0)  # 8 factors 8x8: each intermediate 64 elements, 7 of them kept
+    largest = net.cost().largest_intermediate_bytes
+    assert largest == 64 * 8
+    with pytest.raises(MemoryLimitError, match="backward pass keeps 7 intermediates of 448 elements"):
+        environments(net, memory_limit=largest + 8)  # enough for the forward contraction, not for the sweep
+    assert len(environments(net, memory_limit=448 * 8)) == 8
