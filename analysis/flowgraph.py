@@ -43,7 +43,7 @@ class CutGraph:
     ----------
     tensors : tuple of tensor names (ids are positions in this tuple)
     sizes : dict index -> int
-    output, input_legs : tuples of open legs
+    output, input_legs : tuples of open legs (``open``: the same as a frozenset)
     bonds : dict (i, j) -> list of labels, i < j tensor ids, parallel bonds merged
     hyperedges : list of (label, tuple of tensor ids)
     hyper_id : dict label -> position in ``hyperedges``
@@ -56,7 +56,7 @@ class CutGraph:
         self.sizes = net.size_dict
         self.output = tuple(net.output)
         self.input_legs = tuple(net.input_legs)
-        opened = set(self.output)
+        self.open = opened = frozenset(self.output)
         self.bonds, self.hyperedges, self.hyper_id, self.leg_tensor = {}, [], {}, {}
         for ind, where in net.index_map.items():
             ids = tuple(tid[t] for t in where)
@@ -126,7 +126,7 @@ class CutProblem:
             if any(label not in cut for label in labels):
                 union(i, j)
         for label, ids in g.hyperedges:
-            side = self.side_of(label) if label in g.output else "inner"
+            side = self.side_of(label) if label in g.open else "inner"
             if label in cut or side is None:
                 continue
             for t in ids:
@@ -187,7 +187,7 @@ def flow_graph(problem: CutProblem, bits: int = RESOLUTION_BITS):
             add(j, i, label)
     infinite = []
     for j, (label, ids) in enumerate(g.hyperedges):
-        side = problem.side_of(label) if label in g.output else "inner"
+        side = problem.side_of(label) if label in g.open else "inner"
         if side is None:
             continue
         h_in, h_out = ("in", j), ("out", j)

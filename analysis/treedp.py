@@ -21,7 +21,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import scipy.sparse as sp
 
 from .flowgraph import CutGraph, CutProblem, product
 
@@ -97,7 +96,7 @@ class TreeDP:
         weight = list(self.up_weight)
         forbid = (set(), set())
         for label, j in g.hyper_id.items():
-            if label in g.output:
+            if label in g.open:
                 side = problem.side_of(label)
                 if side is None:
                     weight[nt + j] = 1
@@ -151,7 +150,7 @@ class TreeDP:
                 else:
                     side[v] = _CUT
                     label = g.hyperedges[v - nt][0]
-                    if label not in g.output or problem.side_of(label) is not None:
+                    if label not in g.open or problem.side_of(label) is not None:
                         cut.append(label)
             elif p >= nt:
                 side[v] = side[p] if side[p] != _CUT else (_A if fa[v] <= fb[v] else _B)
@@ -204,7 +203,7 @@ class TreeDP:
             Row q puts leg k in A when ``inside[q, k]``, else in B.
         legs : sequence of open legs (the columns); other open legs are fixed.
         chunk : int, optional
-            Partitions per vectorized pass (default: about 32 MB per work array).
+            Partitions per vectorized pass (default: about 2 MB per work array, fastest in cache).
 
         Returns
         -------
@@ -222,14 +221,20 @@ class TreeDP:
                 vals.append(math.log2(g.sizes[leg]))
             else:
                 hyper_cols.append((k, nt + g.hyper_id[leg]))
-        pen = sp.csr_matrix((vals, (rows, cols)), shape=(n, len(legs)))
+        rows, cols, vals = np.array(rows, dtype=np.intp), np.array(cols, dtype=np.intp), np.array(vals)[:, None]
+        unique_rows = len(set(rows.tolist())) == len(rows)
         fixed = np.zeros(n, dtype=bool)  # an open hyperedge outside ``legs`` is fixed: cutting it is free
-        fixed[[nt + j for label, j in g.hyper_id.items() if label in g.output and label not in legs]] = True
-        chunk = chunk or max(1, 2**22 // max(n, 1))
+        fixed[[nt + j for label, j in g.hyper_id.items() if label in g.open and label not in legs]] = True
+        chunk = chunk or max(1, 2**18 // max(n, 1))  # ~2 MB work arrays: cache-friendly
         out = np.empty(inside.shape[0])
         for start in range(0, inside.shape[0], chunk):
             x = inside[start:start + chunk].T.astype(np.float64)
-            fa, fb = pen @ (1.0 - x), pen @ x
+            fa, fb = np.zeros((n, x.shape[1])), np.zeros((n, x.shape[1]))
+            if unique_rows:  # the usual case: one input leg per tensor
+                fa[rows], fb[rows] = vals * (1.0 - x[cols]), vals * x[cols]
+            else:
+                np.add.at(fa, rows, vals * (1.0 - x[cols]))
+                np.add.at(fb, rows, vals * x[cols])
             fm = np.zeros_like(fa)
             for k, h in hyper_cols:
                 fa[h] = np.where(x[k] > 0, 0.0, np.inf)
