@@ -19,6 +19,7 @@ import argparse
 import ast
 import inspect
 import json
+import os
 import sys
 
 from tn.errors import TNError
@@ -166,17 +167,24 @@ def main(argv=None) -> int:
         message = " ".join(str(exc).split()) or type(exc).__name__
         print(f"tn-mincut: error: {message}", file=sys.stderr)
         return 2
+    try:
+        _print(args, rows)
+    except BrokenPipeError:  # e.g. piped into head: stop quietly
+        sys.stdout = open(os.devnull, "w")
+    return 0
+
+
+def _print(args, rows):
     if args.json:
         print(json.dumps(rows, default=str))
-    else:
-        from .validate import format_table
-        columns = ["partition", "A", "log2_bound", "bound", "cut", "method"]
-        if args.validate:
-            columns += ["rank", "gap", "tight", "entropy", "spectrum_method"]
-        print(format_table(rows, columns + ["seconds"]))
-        if args.draw:
-            print(f"wrote {args.draw}")
-    return 0
+        return
+    from .validate import format_table
+    columns = ["partition", "A", "log2_bound", "bound", "cut", "method"]
+    if args.validate:
+        columns += ["rank", "gap", "tight", "entropy", "spectrum_method"]
+    print(format_table(rows, columns + ["seconds"]))
+    if args.draw:
+        print(f"wrote {args.draw}")
 
 
 __all__ = ["main", "build_parser", "build_network", "run", "DEFAULT_ARGS"]
