@@ -320,7 +320,7 @@ def claim_depth(quick=False, out_dir=None, dense_N=(4, 8, 16), big_N=None, pairs
             rows.append({"N": N, "M": M, "r": r, "method": "gram", "partition": f"{k} split pairs",
                          "theory": thk, "bound": bk, "rank": g["rank"], "gap": g["gap"],
                          "s_min/s_1": g["s_min/s_1"], "entropy": round(g["entropy"], 3), "Z needed": thk, "ok": row_ok})
-        Z = 2 ** pairs_k[-1]
+        Z = 2 ** min(pairs_k[-1], 6)
         cp = builders.shallow_convac(N, M, Z, init=INIT)
         g = gram_measures(cp, oe)
         bc = bound(cp, oe)
@@ -373,7 +373,7 @@ def claim_depth(quick=False, out_dir=None, dense_N=(4, 8, 16), big_N=None, pairs
     btxt = "; ".join(f"N={x['N']} M={x['M']} r={x['r']}: {x['bound']}" for x in (dense_rows[-1:] + last[-1:]))
     meas = (f"{sum(x['rank'] == x['theory'] for x in dense_rows)}/{len(dense_rows)} dense ranks = "
             f"theory (e.g. N=16 M=2: {next((x['rank'] for x in dense_rows if x['N'] == 16), '-')}); "
-            f"CP needs Z = rank; gram at N={max(big_N)}: 2^k for k={list(pairs_k)}; CP (Z={2 ** pairs_k[-1]}) "
+            f"CP needs Z = rank; gram at N={max(big_N)}: 2^k for k={list(pairs_k)}; CP (Z={2 ** min(pairs_k[-1], 6)}) "
             f"ranks <= Z: " + ", ".join(str(x["rank"]) for x in rows if str(x["r"]).startswith("CP")))
     cols = ["N", "M", "r", "method", "partition", "theory", "bound", "rank", "gap", "s_min/s_1", "entropy",
             "exact mod p",
@@ -406,7 +406,7 @@ def claim_pooling(quick=False, out_dir=None, sizes=None, M=2, r=2, Z=4, sample=N
     rows, per_part, ok = [], {}, True
     for N in sizes:
         parts = all_balanced(N) if N <= 8 else random_balanced(N, sample.get(N, 100), seed=N)
-        for name in ("left-right", "odd-even", "blocks:2"):
+        for name in ("left-right", "odd-even") + tuple(f"blocks:{2 ** k}" for k in range(1, int(math.log2(N)) - 1)):
             if named(N, name) not in parts:
                 parts.append(named(N, name))
         for arch, make_tree in POOLING:
@@ -602,8 +602,8 @@ def mixed_pairs(N):
     bal, inter = ModeTree.balanced(N), ModeTree.interleaved(N)
     half = ModeTree.from_dilations(N, (2, 1) + tuple(2 ** l for l in range(2, int(math.log2(N)))))
     first = tuple(range(4))
-    out = [("balanced | interleaved", bal, inter, {"every common node (root)": None}),
-           ("balanced | dilations (2,1,4..)", bal, half,
+    out = [("balanced vs interleaved", bal, inter, {"every common node (root)": None}),
+           ("balanced vs dilations (2,1,4..)", bal, half,
             {"every common node": None, f"single node {first}": [first]})]
     return out
 
@@ -701,13 +701,13 @@ def claim_mixed(quick=False, out_dir=None, N=8, M=4, widths=None):
         ax.set_title(f"mixed decompositions, N={N}, M={M}")
         ax.legend(fontsize=6)
         plot = save_fig(fig, out_dir, "claims_mixed.png")
-    setting = (f"builders.mixed, N={N}, M={M}, widths r={list(widths)}; pairs: balanced|interleaved (only the root is "
-               "common), balanced|from_dilations(2,1,4) (every common node, or the single node (0,1,2,3))")
+    setting = (f"builders.mixed, N={N}, M={M}, widths r={list(widths)}; pairs: balanced vs interleaved (only the root "
+               "is common), balanced vs from_dilations(2,1,4) (every common node, or the single node (0,1,2,3))")
     theory = "mixture is high on partitions favoring T and favoring Tbar; single trees need width ~r^2 (quadratic gap)"
     sel = [x for x in rows if x["r"] == max(widths)]
-    btxt = "; ".join(f"{x['pair'].split(' | ')[1]} / {x['mixture']}: {x['mixed fav T bound']}, "
+    btxt = "; ".join(f"{x['pair'].split(' vs ')[1]} / {x['mixture']}: {x['mixed fav T bound']}, "
                      f"{x['mixed fav Tbar bound']}" for x in sel)
-    meas = "; ".join(f"{x['pair'].split(' | ')[1]} / {x['mixture']} r={x['r']}: mixed {x['mixed fav T rank']}/"
+    meas = "; ".join(f"{x['pair'].split(' vs ')[1]} / {x['mixture']} r={x['r']}: mixed {x['mixed fav T rank']}/"
                      f"{x['mixed fav Tbar rank']} vs T {x['T fav T rank']}/{x['T fav Tbar rank']}, Tbar "
                      f"{x['Tb fav T rank']}/{x['Tb fav Tbar rank']}; widths needed T={x['T width needed']}, "
                      f"Tbar={x['Tbar width needed']}" for x in sel)
