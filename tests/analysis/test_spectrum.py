@@ -32,6 +32,20 @@ def test_gram_equals_dense(tree, partition):
     assert np.all(np.diff(dense) <= 0) and np.all(np.diff(gram.values) <= 1e-12 * gram.values[0])
 
 
+@pytest.mark.parametrize("pooling", ["contiguous", "mirror", "interleaved"])
+def test_gram_is_accurate_to_machine_precision_on_ill_conditioned_spectra(pooling):
+    """Generic Gaussian weights, M = r = 3: singular values down to ~1e-9 s_1 (theory §3), which squaring
+    into Gram matrices would lose; the QR-compressed factors keep them."""
+    import builders
+    net = builders.deep_convac(8, 3, 3, pooling=pooling, seed=1)
+    for partition in ("left-right", "odd-even", "blocks:2"):
+        dense = schmidt_spectrum(net, partition, method="dense")
+        gram = schmidt_spectrum(net, partition, method="gram")
+        n = min(len(dense), len(gram))
+        assert np.abs(dense[:n] - gram[:n]).max() <= 1e-12 * dense[0]
+        assert entanglement(gram).rank == entanglement(dense).rank
+
+
 def test_gram_with_fixed_class_value_and_open_leg_cuts():
     net = convac(balanced(4), M=3, width=5, classes=3, seed=1, orthonormal=True)
     for value in range(3):
@@ -133,3 +147,19 @@ def test_symbolic_network_has_no_spectrum():
     from tn.errors import SymbolicTensorError
     with pytest.raises(SymbolicTensorError):
         schmidt_spectrum(net, ["a"])
+
+
+def test_gram_falls_back_to_gram_matrices_when_an_input_leg_is_shared(monkeypatch):
+    import analysis.spectrum as spectrum
+    rng = np.random.default_rng(7)
+    net = TensorNetwork()
+    net.add_tensor("P", rng.standard_normal((5, 2)), (0, "k"))  # input leg 0 on two tensors: an open hyperedge
+    net.add_tensor("Q", rng.standard_normal((5, 2)), (0, "l"))
+    net.add_tensor("R", rng.standard_normal((2, 2, 3, 3)), ("k", "l", 1, 2))
+    net.set_output((0, 1, 2))
+    calls, original = [], spectrum._gram_matrix
+    monkeypatch.setattr(spectrum, "_gram_matrix", lambda *args: calls.append(args) or original(*args))
+    dense = schmidt_spectrum(net, [0], method="dense")
+    gram = schmidt_spectrum(net, [0], method="gram", full=True)
+    assert gram.cut == ("k", "l") and calls  # the cut {k, l} (dim 4) leaves leg 0 on both P and Q
+    assert _close(dense, gram.values)
