@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import ast
 import inspect
-import json
 import os
 import sys
 
@@ -175,10 +174,10 @@ def main(argv=None) -> int:
 
 
 def _print(args, rows):
+    from .validate import dumps, format_table
     if args.json:
-        print(json.dumps(rows, default=str))
+        print(dumps(rows))
         return
-    from .validate import format_table
     columns = ["partition", "A", "log2_bound", "bound", "cut", "method"]
     if args.validate:
         columns += ["rank", "gap", "tight", "entropy", "spectrum_method"]

@@ -39,6 +39,23 @@ class ValidationRow:
                 "seconds": self.seconds}
 
 
+def dumps(rows, **kwargs) -> str:
+    """Strict JSON (RFC 8259 has no Infinity / NaN): a non-finite float becomes null.
+
+    An infinite spectral ``gap`` means no nonzero value was dropped below the rank; it is written as null.
+    """
+    def clean(value):
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [clean(v) for v in value]
+        return value
+
+    return json.dumps(clean(rows), default=str, allow_nan=False, **kwargs)
+
+
 class ValidationReport(tuple):
     """A tuple of :class:`ValidationRow` that prints as a table and serializes to JSON."""
 
@@ -46,7 +63,7 @@ class ValidationReport(tuple):
         return [row.as_dict() for row in self]
 
     def to_json(self, **kwargs) -> str:
-        return json.dumps(self.as_dicts(), default=str, **kwargs)
+        return dumps(self.as_dicts(), **kwargs)
 
     def __str__(self):
         return format_table(self.as_dicts())

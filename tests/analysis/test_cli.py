@@ -8,9 +8,13 @@ from analysis.cli import DEFAULT_ARGS, main
 from analysis_nets import balanced, convac
 
 
+def _strict(constant):
+    raise AssertionError(f"non-standard JSON constant {constant}")
+
+
 def _json(capsys, argv):
     assert main(argv) == 0
-    return json.loads(capsys.readouterr().out)
+    return json.loads(capsys.readouterr().out, parse_constant=_strict)  # strict JSON: no Infinity / NaN
 
 
 def test_json_from_saved_network(tmp_path, capsys):
