@@ -182,6 +182,9 @@ def _print(args, rows):
     if args.validate:
         columns += ["rank", "gap", "tight", "entropy", "spectrum_method"]
     print(format_table(rows, columns + ["seconds"]))
+    for row in rows:
+        if row.get("note"):
+            print(f"{row['partition']}: {row['note']}")
     if args.draw:
         print(f"wrote {args.draw}")
 

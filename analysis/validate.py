@@ -7,7 +7,7 @@ import math
 import time
 from dataclasses import dataclass
 
-from tn.errors import BoundViolationError
+from tn.errors import BoundViolationError, SpectrumError
 
 from .entanglement import entanglement
 from .mincut import mincut
@@ -25,18 +25,19 @@ class ValidationRow:
     log2_bound: float
     cut: tuple
     method: str
-    rank: int
-    gap: float
-    tight: bool
-    entropy: float
+    rank: int | None        # None: no exact spectrum could be had (see spectrum_method)
+    gap: float | None
+    tight: bool | None
+    entropy: float | None
     spectrum_method: str
     seconds: float
+    note: str = ""
 
     def as_dict(self) -> dict:
         return {"partition": self.partition, "A": list(self.A), "log2_bound": self.log2_bound, "bound": self.bound,
                 "cut": list(self.cut), "method": self.method, "rank": self.rank, "gap": self.gap,
                 "tight": self.tight, "entropy": self.entropy, "spectrum_method": self.spectrum_method,
-                "seconds": self.seconds}
+                "seconds": self.seconds, "note": self.note}
 
 
 def dumps(rows, **kwargs) -> str:
@@ -66,11 +67,14 @@ class ValidationReport(tuple):
         return dumps(self.as_dicts(), **kwargs)
 
     def __str__(self):
-        return format_table(self.as_dicts())
+        rows = self.as_dicts()
+        notes = [f"{r['partition']}: {r['note']}" for r in rows if r["note"]]
+        columns = [k for k in rows[0] if k != "note"] if rows else None
+        return "\n".join([format_table(rows, columns), *notes])
 
 
 def validate(net, partitions=("left-right", "odd-even"), *, method="auto", flow_func=None, spectrum_method="auto",
-             fixed=None, **spectrum_options) -> ValidationReport:
+             fixed=None, unavailable="skip", **spectrum_options) -> ValidationReport:
     """Min-cut bound, Schmidt rank and entropy for each partition; raises if a rank exceeds its bound.
 
     Parameters
@@ -79,6 +83,11 @@ def validate(net, partitions=("left-right", "odd-even"), *, method="auto", flow_
     partitions : partition specs (see :func:`analysis.partitions.make_partition`)
     method, flow_func : passed to :func:`analysis.mincut`
     spectrum_method, fixed, spectrum_options : passed to :func:`analysis.schmidt_spectrum`
+    unavailable : {"skip", "raise"}
+        With ``spectrum_method="auto"``, when no exact spectrum can be had for a partition (its dense
+        tensor and its cut are both too large, :class:`~tn.errors.SpectrumError`): ``"skip"`` keeps the
+        bound, reports rank, gap, tight and entropy as None, ``spectrum_method="unavailable"`` and the
+        reason in ``note``; ``"raise"`` re-raises. An explicitly requested method always raises.
 
     Returns
     -------
@@ -105,7 +114,14 @@ def validate(net, partitions=("left-right", "odd-even"), *, method="auto", flow_
     for part in make_partitions(net, partitions):
         start = time.perf_counter()
         cut = mincut(net, part, method=method, flow_func=flow_func)
-        spectrum = schmidt_spectrum(net, part, method=spectrum_method, fixed=fixed, full=True, **spectrum_options)
+        try:
+            spectrum = schmidt_spectrum(net, part, method=spectrum_method, fixed=fixed, full=True, **spectrum_options)
+        except SpectrumError as exc:
+            if unavailable != "skip" or spectrum_method != "auto":
+                raise
+            rows.append(ValidationRow(part.name, part.A, cut.bound, cut.log2_bound, cut.cut, cut.method, None, None,
+                                      None, None, "unavailable", time.perf_counter() - start, str(exc)))
+            continue
         measures = entanglement(spectrum)
         if measures.rank > cut.bound:
             raise BoundViolationError(f"partition {part.name!r}: rank {measures.rank} exceeds the min-cut bound "
@@ -117,6 +133,8 @@ def validate(net, partitions=("left-right", "odd-even"), *, method="auto", flow_
 
 
 def _cell(key, value) -> str:
+    if value is None:
+        return "-"
     if isinstance(value, float):
         if math.isinf(value):
             return "inf"

@@ -80,3 +80,12 @@ def test_subprocess_default_command():
     assert [r["partition"] for r in json.loads(proc.stdout)] == ["left-right", "odd-even", "blocks:4"]
     bad = subprocess.run([sys.executable, "-m", "analysis", "--partition"], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and bad.stderr.count("\n") == 1
+
+
+def test_validate_keeps_the_bound_when_no_spectrum_can_be_had(capsys):
+    rows = _json(capsys, ["deep_convac", "--N", "64", "--M", "2", "--widths", "2", "--partition", "left-right",
+                          "--partition", "odd-even", "--validate", "--json"])
+    lr, oe = rows
+    assert lr["rank"] == lr["bound"] == 2 and lr["spectrum_method"] == "gram"
+    assert oe["bound"] == 2**32 and oe["rank"] is None and oe["tight"] is None
+    assert oe["spectrum_method"] == "unavailable" and "gram limit" in oe["note"]
