@@ -432,7 +432,7 @@ def claim_pooling(quick=False, out_dir=None, sizes=None, M=2, r=2, Z=4, sample=N
             measured = [(rk, b) for rk, b in zip(ranks, bnds) if rk is not None]
             row = {"N": N, "arch": arch, "partitions": len(parts), "ranks measured": len(measured),
                    "tight": sum(rk == b for rk, b in measured),
-                   "log2 bound min/med/max": "/".join(f"{v:.3g}" for v in np.percentile(np.log2(bnds), [0, 50, 100])),
+                   "log2 bound min/med/max": "/".join(f"{v:.3g}" for v in np.percentile([math.log2(b) for b in bnds], [0, 50, 100])),
                    "min gap": min((g for g in gaps if g is not None), default=None)}
             if measured:
                 lr = np.log2([rk for rk, _ in measured])
@@ -466,10 +466,10 @@ def claim_pooling(quick=False, out_dir=None, sizes=None, M=2, r=2, Z=4, sample=N
                 parts, bnds, ranks = per_part[(N, arch)]
                 vals = [rk if rk is not None else b for rk, b in zip(ranks, bnds)]
                 jitter = j + np.random.default_rng(j).uniform(-.25, .25, len(vals))
-                ax.scatter(jitter, np.log2(vals), s=6, alpha=.35)
+                ax.scatter(jitter, [math.log2(v) for v in vals], s=6, alpha=.35)
                 for fam, mk in (("left-right", "s"), ("odd-even", "^")):
                     k = parts.index(named(N, fam))
-                    ax.scatter([j], [np.log2(vals[k])], marker=mk, s=60, edgecolor="k", facecolor="none",
+                    ax.scatter([j], [math.log2(vals[k])], marker=mk, s=60, edgecolor="k", facecolor="none",
                                label=fam if j == 0 else None)
             ax.set_xticks(range(len(POOLING)), [a for a, _ in POOLING])
             ax.set_ylabel("log2 rank (bound where no spectrum)" if M ** N > 2 ** 16 else "log2 rank")
@@ -570,10 +570,10 @@ def claim_widths(quick=False, out_dir=None, N_dense=8, N_big=None, M=4, base=4, 
         for ax, N in zip(axes, (N_dense, N_big)):
             for g, label in GROWTHS:
                 curve = curves[(N, label)]
-                line, = ax.plot([c[0] for c in curve], np.log2([c[1] for c in curve]), "-o", mfc="none",
+                line, = ax.plot([c[0] for c in curve], [math.log2(c[1]) for c in curve], "-o", mfc="none",
                                 label=f"{label} {next(x['widths'] for x in rows if x['N'] == N and x['profile'] == label)}")
                 meas = [(c[0], c[2]) for c in curve if c[2] is not None]
-                ax.plot([m[0] for m in meas], np.log2([m[1] for m in meas]), "x", color=line.get_color(), ms=9)
+                ax.plot([m[0] for m in meas], [math.log2(m[1]) for m in meas], "x", color=line.get_color(), ms=9)
             ax.set_xscale("log", base=2)
             ax.set_xlabel("block size K of the partition (1 = odd-even, N/2 = left-right)")
             ax.set_ylabel("log2 min-cut bound (o), measured rank (x)")
