@@ -40,7 +40,7 @@ from tn.cost import path_cost  # noqa: E402
 
 RTOL = 1e-8
 RUN_LIMIT_ELEMENTS = 2**24
-COLUMNS = ["task", "builder", "N", "tensors", "ours_choice", "ours_flops", "ctg_flops", "flops_ratio",
+COLUMNS = ["task", "builder", "N", "tensors", "ours_choice", "ours_flops", "natural_flops", "ctg_flops", "flops_ratio",
            "greedy_flops", "greedy_ratio", "ours_largest", "ctg_largest", "ours_search_s", "ctg_search_s",
            "search_ratio", "check"]
 
@@ -111,7 +111,9 @@ def one_case(task, name, N, net, ctg_time):
     ctg_p, ctg_search = cotengra_path(sym, ctg_time)
     ctg = path_cost(inputs, output, sizes, ctg_p)
     greedy = path_cost(inputs, output, sizes, oe.paths.greedy(sym[1], sym[2], sym[3]))
-    row = {"task": task, "builder": name, "N": N, "tensors": len(net), "ours_choice": choice, "ours_flops": ours.flops, "ctg_flops": ctg.flops,
+    row = {"task": task, "builder": name, "N": N, "tensors": len(net), "ours_choice": choice, "ours_flops": ours.flops,
+           "natural_flops": None if natural is None else path_cost(inputs, output, sizes, natural).flops,
+           "ctg_flops": ctg.flops,
            "flops_ratio": ours.flops / ctg.flops, "greedy_flops": greedy.flops, "greedy_ratio": greedy.flops / ctg.flops,
            "ours_largest": ours.largest_intermediate, "ctg_largest": ctg.largest_intermediate,
            "ours_search_s": ours_search, "ctg_search_s": ctg_search, "search_ratio": ours_search / ctg_search}
