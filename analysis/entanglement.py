@@ -67,9 +67,11 @@ def schmidt_rank(spectrum, rtol=None) -> tuple:
 
 
 def _probabilities(values):
-    power = values ** 2
-    total = power.sum()
-    return power[power > 0] / total if total > 0 else power[:0]
+    """p_i = s_i^2 / sum s_j^2, scaled by s_1 first so that squaring cannot overflow (values are descending)."""
+    if not len(values) or values[0] == 0:
+        return values[:0]
+    power = (values / values[0]) ** 2
+    return power[power > 0] / power.sum()
 
 
 def renyi_entropy(spectrum, alpha) -> float:

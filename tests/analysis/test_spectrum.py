@@ -163,3 +163,12 @@ def test_gram_falls_back_to_gram_matrices_when_an_input_leg_is_shared(monkeypatc
     gram = schmidt_spectrum(net, [0], method="gram", full=True)
     assert gram.cut == ("k", "l") and calls  # the cut {k, l} (dim 4) leaves leg 0 on both P and Q
     assert _close(dense, gram.values)
+
+
+def test_entanglement_of_huge_singular_values_does_not_overflow():
+    values = np.array([3e200, 3e200, 1e199])
+    scaled = values / 1e200
+    big, small = entanglement(values), entanglement(scaled)
+    assert big.rank == small.rank == 3
+    assert big.entropy == pytest.approx(small.entropy) and math.isfinite(big.entropy)
+    assert geometric_measure(values) == pytest.approx(geometric_measure(scaled))
