@@ -128,10 +128,7 @@ class ModeTree:
     @classmethod
     def balanced(cls, N, arity=2) -> ModeTree:
         """Contiguous pooling windows of size ``arity`` at every level; N must be a power of ``arity``."""
-        _check_arity(arity)
-        if not _is_int(N) or N < 2 or _power_exponent(N, arity) is None:
-            raise TreeError(f"balanced tree: N={N!r} is not a power of the arity {arity} (>= {arity})")
-        items = list(range(N))
+        items = _positions(N, arity, "balanced")
         while len(items) > 1:
             items = [tuple(items[k:k + arity]) for k in range(0, len(items), arity)]
         return cls(items[0])
@@ -139,10 +136,7 @@ class ModeTree:
     @classmethod
     def interleaved(cls, N, arity=2) -> ModeTree:
         """Odd-even pooling: level-1 nodes {i, i + N/arity, ...}, then the same rule recursively."""
-        _check_arity(arity)
-        if not _is_int(N) or N < 2 or _power_exponent(N, arity) is None:
-            raise TreeError(f"interleaved tree: N={N!r} is not a power of the arity {arity} (>= {arity})")
-        items = list(range(N))
+        items = _positions(N, arity, "interleaved")
         while len(items) > 1:
             stride = len(items) // arity
             items = [tuple(items[i + j * stride] for j in range(arity)) for i in range(stride)]
@@ -287,6 +281,14 @@ class ModeTree:
 
     def __repr__(self):
         return f"ModeTree({self.to_nested()!r})"
+
+
+def _positions(N, arity, kind) -> list:
+    """``[0, ..., N-1]`` once N is checked to be a power of ``arity`` (the regular trees' requirement)."""
+    _check_arity(arity)
+    if not _is_int(N) or N < 2 or _power_exponent(N, arity) is None:
+        raise TreeError(f"{kind} tree: N={N!r} is not a power of the arity {arity} (>= {arity})")
+    return list(range(N))
 
 
 def _check_arity(arity):
