@@ -286,7 +286,7 @@ def google_rows(N, net, x, ref, base_time, batch, budget_s=4.0, max_samples=32):
 
 
 # ---------------------------------------------------------------------- one N
-def run_n(N, batch, M, r, peers, ctg_time, log):
+def run_n(N, batch, M, r, peers, ctg_time, log, google_budget=4.0):
     net = builders.deep_convac(N, M, r)
     x = features(N, batch, M)
     stacks = stacked_weights(net, N)
@@ -343,7 +343,7 @@ def run_n(N, batch, M, r, peers, ctg_time, log):
         rows.append(quimb_row(N, net, x, ref, t_np))
         log(rows[-1:])
     if "tensornetwork" in peers and _have("tensornetwork"):
-        rows += google_rows(N, net, x, ref, t_np, batch)
+        rows += google_rows(N, net, x, ref, t_np, batch, budget_s=google_budget)
         log(rows[-2:])
     return rows
 
@@ -389,7 +389,7 @@ def write(out_dir, name, rows, columns, title, notes, extra=None):
 
 
 def main(argv=None, out_dir=None, sizes=None, batch=None, M=16, r=32, peers=None, ctg_time=None, plot_png=True,
-         verbose=True):
+         verbose=True, google_budget=4.0):
     """Run the benchmark; returns the rows. Arguments override the command line (used by the smoke test)."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="N in {16, 64}, B=256, short cotengra search")
@@ -412,7 +412,7 @@ def main(argv=None, out_dir=None, sizes=None, batch=None, M=16, r=32, peers=None
     rows = []
     start = time.perf_counter()
     for N in sizes:
-        rows += run_n(N, batch, M, r, peers, ctg_time, log)
+        rows += run_n(N, batch, M, r, peers, ctg_time, log, google_budget)
     notes = (f"Deep ConvAC (balanced binary tree), M={M}, r={r}, B={batch}, float64; features (N, B, M) with "
              f"unit-norm rows. ratio_vs_numpy = numpy forward time / method contraction time (search excluded; "
              f">1 = faster than numpy); ratio_first_call includes search/compile. FLOPs and largest intermediate "

@@ -1,0 +1,54 @@
+"""Smoke test of the benchmark scripts: tiny configurations, results written to a tmp dir, numeric checks pass."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
+
+
+def load(name):
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_forward_smoke(tmp_path):
+    pytest.importorskip("opt_einsum")
+    fwd = load("forward")
+    peers = tuple(p for p in ("opt_einsum", "cotengra", "quimb", "tensornetwork") if fwd._have(p))
+    rows = fwd.main(out_dir=tmp_path, sizes=(8,), batch=8, M=3, r=4, peers=peers, ctg_time=0.2, plot_png=False,
+                    verbose=False, google_budget=0.2)
+    by = {r["method"]: r for r in rows}
+    assert by["ours evaluate (auto -> tree)"]["check"] == "pass"
+    assert by["ours evaluate einsum (natural path)"]["check"] == "pass"
+    for r in rows:
+        if r.get("could_run"):
+            assert r["check"] in ("pass", "reference"), r
+    assert any(r["method"].startswith("opt_einsum greedy") for r in rows)
+    doc = json.loads((tmp_path / "forward.json").read_text())
+    assert doc["rows"] and (tmp_path / "forward.md").exists()
+
+
+def test_paths_smoke(tmp_path):
+    pytest.importorskip("cotengra")
+    rows = load("paths").main(out_dir=tmp_path, dense_sizes=(4,), amp_sizes=(8,), M_amp=3, r_amp=3, ctg_time=0.1,
+                              verbose=False)
+    assert len(rows) == 14
+    assert all(r["check"] == "pass" for r in rows), [r for r in rows if r["check"] != "pass"]
+    assert all(r["flops_ratio"] > 0 for r in rows)
+    assert (tmp_path / "paths.json").exists() and (tmp_path / "paths.md").exists()
+
+
+def test_memory_smoke(tmp_path):
+    mem = load("memory")
+    cases = [{"builder": "deep_convac", "N": 8, "B": 64, "M": 4, "r": 4, "method": m} for m in ("tree", "einsum")]
+    rows = mem.main(out_dir=tmp_path, cases=cases, verbose=False)
+    assert len(rows) == 2
+    for r in rows:
+        assert r["rel_err"] <= 1e-8
+        assert r["estimate_bytes"] > 0 and r["ratio_tracemalloc"] > 0.5
+    assert (tmp_path / "memory.json").exists()
