@@ -17,8 +17,6 @@ no integer draw may exceed it and some draw should reach it).
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import json
 import math
 import sys
 import time
@@ -862,12 +860,8 @@ def main(quick=False, out_dir=None, claims=CLAIMS):
              f"engine in that run (init={INIT!r}; ranks with numpy's default tolerance, spectral gap reported). "
              "The theory column is computed from the formulas of theory §2-§6 in the script. Details per claim "
              "follow the summary table.")
-    saved, common.RESULTS = common.RESULTS, out_dir
-    try:
-        common.write_results("claims", summary, SUMMARY_COLUMNS, title="Claims of the papers, reproduced",
-                             notes=notes, extra={"quick": quick, "claims": results})
-    finally:
-        common.RESULTS = saved
+    common.write_results("claims", summary, SUMMARY_COLUMNS, title="Claims of the papers, reproduced",
+                         notes=notes, extra={"quick": quick, "claims": results}, out_dir=out_dir)
     md = out_dir / "claims.md"
     parts = [md.read_text()]
     for r in results:

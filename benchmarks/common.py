@@ -62,12 +62,24 @@ def markdown_table(rows, columns) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_results(name, rows, columns, title=None, notes="", extra=None):
-    """Write ``results/<name>.json`` (rows + machine facts) and ``results/<name>.md`` (a table); return the table."""
-    RESULTS.mkdir(parents=True, exist_ok=True)
+def write_results(name, rows, columns, title=None, notes="", extra=None, out_dir=None):
+    """Write ``<out_dir>/<name>.json`` (rows + machine facts) and ``<name>.md`` (a table); return the table.
+
+    ``out_dir`` defaults to ``benchmarks/results``.
+    """
+    out = Path(out_dir) if out_dir is not None else RESULTS
+    out.mkdir(parents=True, exist_ok=True)
     doc = {"benchmark": name, "machine": machine(), "rows": rows, **(extra or {})}
-    (RESULTS / f"{name}.json").write_text(json.dumps(doc, indent=1, default=str))
+    (out / f"{name}.json").write_text(json.dumps(doc, indent=1, default=str))
     table = markdown_table(rows, columns)
     text = f"# {title or name}\n\n{notes}\n\n{table}" if notes else f"# {title or name}\n\n{table}"
-    (RESULTS / f"{name}.md").write_text(text)
+    (out / f"{name}.md").write_text(text)
     return table
+
+
+def symbolize(inputs, output, sizes):
+    """``(equation, input symbol sets, output symbol set, symbol sizes)``: a network in opt_einsum's terms."""
+    from tn.contraction import equation, symbols_for
+    table = symbols_for(inputs, output)
+    return (equation(inputs, output, table), [frozenset(table[i] for i in t) for t in inputs],
+            frozenset(table[i] for i in output), {table[i]: s for i, s in sizes.items()})

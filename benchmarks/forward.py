@@ -151,17 +151,6 @@ def fed_problem(net, batch):
     return inputs, ("batch", "y"), sizes
 
 
-def symbolize(inputs, output, sizes):
-    import opt_einsum as oe
-    table = {}
-    for term in (*inputs, output):
-        for i in term:
-            table.setdefault(i, oe.get_symbol(len(table)))
-    eq = ",".join("".join(table[i] for i in t) for t in inputs) + "->" + "".join(table[i] for i in output)
-    return (eq, [frozenset(table[i] for i in t) for t in inputs], frozenset(table[i] for i in output),
-            {table[i]: s for i, s in sizes.items()})
-
-
 def too_big(cost):
     """None if the path may run here, else the reason it is not run."""
     if cost.largest_intermediate > RUN_LIMIT_ELEMENTS:
@@ -175,7 +164,7 @@ def path_row(N, method, search_fn, problem, arrays, ref, base_time):
     """Search a path, replay its cost, and (if it fits) contract it with opt_einsum and time that."""
     import opt_einsum as oe
     inputs, output, sizes = problem
-    eq, sym_in, sym_out, sym_sizes = symbolize(inputs, output, sizes)
+    eq, sym_in, sym_out, sym_sizes = common.symbolize(inputs, output, sizes)
     start = time.perf_counter()
     path = [tuple(s) for s in search_fn(sym_in, sym_out, sym_sizes)]
     search = time.perf_counter() - start
@@ -304,14 +293,8 @@ def run_n(N, batch, M, r, peers, ctg_time, log, google_budget=4.0):
 
     t_np, t_tree, t_einsum = interleaved_best([lambda: numpy_forward(stacks, x), lambda: net.evaluate(x),
                                                lambda: net.evaluate(x, method="einsum", optimize="natural")])
-    plan_cost = tn.treeexec.tree_plan(net, legs).cost(batch)
-    fed = net.copy()
-    for leg in legs:
-        fed.add_tensor(("feature", leg), x[leg], ("batch", leg))
-    fed.set_output(("batch", "y"))
-    from tn.network import _feed_path  # the engine's own extension of the natural path (what evaluate uses)
-    fed.set_natural_path(_feed_path(net.natural_path, len(net), legs, net.index_map, net.tensor_names))
-    einsum_cost = fed.cost(optimize="natural")
+    plan_cost = net.evaluate_cost(batch)
+    einsum_cost = net.evaluate_cost(batch, method="einsum", optimize="natural")
     rows = [{"N": N, "method": "numpy layer-by-layer", "search_s": 0.0, "contract_s": t_np, "ratio_vs_numpy": 1.0,
              "ratio_first_call": 1.0, "flops": numpy_flops(stacks, batch), "largest_intermediate": N * batch * r,
              "could_run": True, "rel_err": 0.0, "check": "reference",
@@ -378,16 +361,6 @@ def plot(rows, path):
     plt.close(fig)
 
 
-def write(out_dir, name, rows, columns, title, notes, extra=None):
-    """common.write_results into ``out_dir`` (default benchmarks/results)."""
-    old = common.RESULTS
-    common.RESULTS = Path(out_dir) if out_dir is not None else old
-    try:
-        return common.write_results(name, rows, columns, title, notes, extra), common.RESULTS
-    finally:
-        common.RESULTS = old
-
-
 def main(argv=None, out_dir=None, sizes=None, batch=None, M=16, r=32, peers=None, ctg_time=None, plot_png=True,
          verbose=True, google_budget=4.0):
     """Run the benchmark; returns the rows. Arguments override the command line (used by the smoke test)."""
@@ -420,9 +393,11 @@ def main(argv=None, out_dir=None, sizes=None, batch=None, M=16, r=32, peers=None
              f"element of each step's joint index space). check: relative Frobenius error vs the numpy forward "
              f"<= {RTOL:g}. glibc malloc tuned (mmap threshold 32 MiB, trim threshold 1 GiB): {malloc_tuned}. Paths whose largest intermediate exceeds 2^{int(math.log2(RUN_LIMIT_ELEMENTS))} elements "
              f"or whose FLOPs exceed {RUN_LIMIT_FLOPS:.0e} are not run. Total run {time.perf_counter() - start:.0f} s.")
-    table, where = write(out_dir, "forward", rows, COLUMNS, "Batched forward pass: deep ConvAC", notes,
-                         {"config": {"sizes": list(sizes), "batch": batch, "M": M, "r": r, "peers": list(peers), "malloc_tuned": malloc_tuned,
-                                     "cotengra_max_time": ctg_time}})
+    where = Path(out_dir) if out_dir is not None else common.RESULTS
+    config = {"sizes": list(sizes), "batch": batch, "M": M, "r": r, "peers": list(peers),
+              "malloc_tuned": malloc_tuned, "cotengra_max_time": ctg_time}
+    table = common.write_results("forward", rows, COLUMNS, "Batched forward pass: deep ConvAC", notes,
+                                 {"config": config}, out_dir=where)
     if plot_png:
         plot(rows, Path(where) / "forward.png")
     if verbose:

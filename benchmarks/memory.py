@@ -64,30 +64,18 @@ def child(case):
 
     import numpy as np
 
-    import tn
-
     net = _build(case)
     N, B, M = case["N"], case["B"], case["M"]
-    legs = tuple(range(N))
     x = np.random.default_rng(0).standard_normal((N, B, M))
     x /= np.sqrt(np.einsum("nbm,nbm->nb", x, x))[..., None]
     method = case["method"]
     kwargs = {"method": method} if method == "tree" else {"method": "einsum", "optimize": "natural"}
     ref = net.evaluate(x[:, :4], method="tree")  # compile the plan; a reference for the check
     net.evaluate(x[:, :1], **kwargs)
-    if method == "tree":
-        est = tn.treeexec.tree_plan(net, legs).cost(B, x.itemsize)
-        counted_inputs = x.nbytes  # the plan's peak starts with the stacked features
-    else:
-        from tn.network import _feed_path
-        fed = net.copy()
-        for leg in legs:
-            fed.add_tensor(("feature", leg), x[leg], ("batch", leg))
-        fed.set_output(("batch", "y"))
-        fed.set_natural_path(_feed_path(net.natural_path, len(net), legs, net.index_map, net.tensor_names))
-        est = fed.cost(optimize="natural")
-        counted_inputs = x.nbytes + sum(a.nbytes for a in net.arrays())  # every operand is counted
-        del fed
+    est = net.evaluate_cost(B, dtype=x.dtype, **kwargs)
+    counted_inputs = x.nbytes  # the estimate counts the features (held by the caller) ...
+    if method != "tree":
+        counted_inputs += sum(a.nbytes for a in net.arrays())  # ... and, on the einsum path, every operand
     gc.collect()
     tracemalloc.start()
     rss_before = _current_rss()
@@ -130,15 +118,6 @@ def row_of(case, res):
             "note": note, **res}
 
 
-def write(out_dir, name, rows, columns, title, notes, extra=None):
-    old = common.RESULTS
-    common.RESULTS = Path(out_dir) if out_dir is not None else old
-    try:
-        return common.write_results(name, rows, columns, title, notes, extra)
-    finally:
-        common.RESULTS = old
-
-
 def default_cases(quick):
     M, r, B = 16, 32, (256 if quick else 1024)
     sizes = (16, 64) if quick else (64, 256, 1024)
@@ -174,7 +153,8 @@ def main(argv=None, out_dir=None, cases=None, verbose=True):
              "and weights). estimate = the engine's peak_memory_bytes (tree executor: TreePlan.cost(B); einsum: "
              "the cost of the natural path evaluate uses). Target ratio measured/estimate <= 1.5 (check column "
              f"uses tracemalloc). Total run {time.perf_counter() - start:.0f} s.")
-    table = write(out_dir, "memory", rows, COLUMNS, "Forward-pass peak memory vs the engine's estimate", notes)
+    table = common.write_results("memory", rows, COLUMNS, "Forward-pass peak memory vs the engine's estimate", notes,
+                                 out_dir=out_dir)
     if verbose:
         print(table)
     return rows

@@ -21,7 +21,6 @@ Run: ``python benchmarks/paths.py`` (~4 min) or ``--quick``.
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import time
 import warnings
@@ -59,31 +58,11 @@ def cases(N, M, r):
 
 
 def amplitude_network(net, seed=0):
-    """``net`` with a unit-norm feature vector on every input leg; open leg: the class leg only.
-
-    The natural path is extended the way the engine's ``evaluate`` does it (each feature absorbed
-    by its leaf first, then the builder's order)."""
-    from tn.network import _feed_path  # the engine's own extension of the natural path
+    """``net`` with a unit-norm feature vector on every input leg (a batch of one), via the engine's own
+    :meth:`~tn.TensorNetwork.fed_network` (natural path extended the way ``evaluate`` does it)."""
     rng = np.random.default_rng(seed)
-    legs = net.input_legs
-    fed = net.copy()
-    for leg in legs:
-        v = rng.standard_normal(net.size(leg))
-        fed.add_tensor(("feature", leg), v / np.linalg.norm(v), (leg,))
-    fed.set_output(tuple(i for i in net.output if i not in set(legs)))
-    fed.set_natural_path(_feed_path(net.natural_path, len(net), legs, net.index_map, net.tensor_names))
-    return fed
-
-
-def symbolize(inputs, output, sizes):
-    import opt_einsum as oe
-    table = {}
-    for term in (*inputs, output):
-        for i in term:
-            table.setdefault(i, oe.get_symbol(len(table)))
-    eq = ",".join("".join(table[i] for i in t) for t in inputs) + "->" + "".join(table[i] for i in output)
-    return eq, [frozenset(table[i] for i in t) for t in inputs], frozenset(table[i] for i in output), \
-        {table[i]: s for i, s in sizes.items()}
+    vectors = [rng.standard_normal(net.size(leg)) for leg in net.input_legs]
+    return net.fed_network([v[None] / np.linalg.norm(v) for v in vectors], net.input_legs)
 
 
 def cotengra_path(sym, max_time):
@@ -107,7 +86,7 @@ def one_case(task, name, N, net, ctg_time):
     ours_search = time.perf_counter() - start
     natural = net.natural_path
     choice = "natural" if natural is not None and [tuple(s) for s in ours.path] == natural else "optimizer (auto)"
-    sym = symbolize(inputs, output, sizes)
+    sym = common.symbolize(inputs, output, sizes)
     ctg_p, ctg_search = cotengra_path(sym, ctg_time)
     ctg = path_cost(inputs, output, sizes, ctg_p)
     greedy = path_cost(inputs, output, sizes, oe.paths.greedy(sym[1], sym[2], sym[3]))
@@ -126,15 +105,6 @@ def one_case(task, name, N, net, ctg_time):
     row["rel_err"] = err
     row["check"] = "pass" if err <= RTOL else f"FAIL ({err:.2g})"
     return row
-
-
-def write(out_dir, name, rows, columns, title, notes, extra=None):
-    old = common.RESULTS
-    common.RESULTS = Path(out_dir) if out_dir is not None else old
-    try:
-        return common.write_results(name, rows, columns, title, notes, extra)
-    finally:
-        common.RESULTS = old
 
 
 def main(argv=None, out_dir=None, dense_sizes=None, amp_sizes=None, M_dense=2, r_dense=4, M_amp=16, r_amp=32,
@@ -171,9 +141,10 @@ def main(argv=None, out_dir=None, dense_sizes=None, amp_sizes=None, M_dense=2, r
              f"FLOPs: exact replay (tn.cost.path_cost: one multiply-add per element of each step's joint index "
              f"space). check: engine result vs opt_einsum along cotengra's path, rel <= {RTOL:g}. "
              f"Total run {time.perf_counter() - start:.0f} s.")
-    table = write(out_dir, "paths", rows, COLUMNS, "Contraction paths: ours vs cotengra", notes,
-                  {"config": {"dense_sizes": list(dense_sizes), "amp_sizes": list(amp_sizes), "M_dense": M_dense,
-                              "r_dense": r_dense, "M_amp": M_amp, "r_amp": r_amp}})
+    config = {"dense_sizes": list(dense_sizes), "amp_sizes": list(amp_sizes), "M_dense": M_dense,
+              "r_dense": r_dense, "M_amp": M_amp, "r_amp": r_amp}
+    table = common.write_results("paths", rows, COLUMNS, "Contraction paths: ours vs cotengra", notes,
+                                 {"config": config}, out_dir=out_dir)
     if verbose:
         print(table)
     return rows

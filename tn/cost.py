@@ -33,8 +33,8 @@ class ContractionCost:
     largest_intermediate_inds : tuple
         Indices of that tensor.
     largest_intermediate_bytes, peak_memory_bytes : int
-        The same in bytes for ``itemsize``; the peak counts every live operand (inputs included)
-        plus the step's result.
+        The same in bytes for ``itemsize``; the peak counts every live operand (inputs included),
+        the step's result and one transposed copy of its larger operand (as numpy's tensordot makes).
     path : list of tuple of int
         The linear-format path these numbers belong to.
     itemsize : int
@@ -97,7 +97,9 @@ def path_cost(inputs, output, size_dict, path, itemsize=8) -> ContractionCost:
             kept = tuple(i for i in _ordered_union(taken) if i in keep_always or counts[i] > 0)
         flops += size_of(joint, size_dict)
         size = size_of(kept, size_dict)
-        peak = max(peak, sum(live) + freed + size)
+        # numpy's tensordot may copy its operands into a transposed layout: count the larger one again
+        copies = max(size_of(t, size_dict) for t in taken) if len(taken) > 1 else 0
+        peak = max(peak, sum(live) + freed + size + copies)
         if size > largest:
             largest, largest_inds = size, kept
         operands.append(kept)

@@ -307,44 +307,86 @@ class TensorNetwork:
         method : {"auto", "tree", "einsum"}
             ``"tree"``: level-batched execution (:mod:`tn.treeexec`), for tree networks of matrices
             (every ConvAC / dilated / CP network); ``"einsum"``: one contraction of the network with the
-            features attached, along an optimized path; ``"auto"``: the tree executor when it applies.
+            features attached (:meth:`fed_network`), along an optimized path; ``"auto"``: the tree
+            executor when it applies.
 
         Returns
         -------
         ndarray of shape (B, *open legs not fed, in output order)
         """
+        legs, mats = self._features(features, legs)
+        self._check_batch_index(batch_index)
+        plan = self._tree_plan(legs, method)
+        if plan is not None:
+            arrays = self.arrays()
+            itemsize = np.result_type(*arrays[:1], mats[0]).itemsize
+            memory.check(plan.cost(len(mats[0]), itemsize), memory_limit, "evaluate")
+            return plan(arrays, mats)
+        return self.fed_network(mats, legs, batch_index).contract(optimize=optimize, memory_limit=memory_limit)
+
+    def evaluate_cost(self, batch, legs=None, batch_index="batch", optimize="auto", method="auto",
+                      dtype=None) -> ContractionCost:
+        """The exact cost of :meth:`evaluate` on ``batch`` rows, without any data (same arguments)."""
+        legs = self.input_legs if legs is None else self._check_inds(legs, "evaluate legs")
+        itemsize = np.dtype(dtype if dtype is not None else self.dtype).itemsize
+        plan = self._tree_plan(legs, method)
+        if plan is not None:
+            return plan.cost(batch, itemsize)
+        shapes = [(batch, self._sizes[leg]) for leg in legs]
+        return self.fed_network(shapes, legs, batch_index).cost(optimize=optimize, dtype=dtype)
+
+    def fed_network(self, features, legs, batch_index="batch"):
+        """This network with one tensor ``("feature", leg)`` of indices (batch_index, leg) per fed leg.
+
+        ``features`` are arrays or, for a symbolic network, shape tuples. The output is the batch index,
+        then the open legs not fed; a natural path is extended so each feature joins its tensor first.
+        """
+        self._check_batch_index(batch_index)
+        fed = self.copy()
+        for leg, mat in zip(legs, features):
+            fed.add_tensor(("feature", leg), mat, (batch_index, leg))
+        fed._output = (batch_index, *(i for i in self.output if i not in set(legs)))
+        if self._natural_path is not None:
+            fed._natural_path = _feed_path(self._natural_path, len(self), legs, self._where, self.tensor_names)
+        return fed
+
+    def _check_batch_index(self, batch_index):
+        if batch_index in self._sizes:
+            raise DuplicateIndexError(f"batch index {batch_index!r} is already an index of the network")
+
+    def _tree_plan(self, legs, method):
+        """The level-batched plan for ``legs`` under ``method``, or None for the einsum route."""
+        if method not in ("auto", "tree", "einsum"):
+            raise OptimizeError(f"evaluate method must be 'auto', 'tree' or 'einsum', not {method!r}")
+        if method == "einsum":
+            return None
+        plan = contraction.PLANS.get(("tree", self.structure_key(), legs), lambda: treeexec.tree_plan(self, legs))
+        if plan is None and method == "tree":
+            raise OptimizeError("evaluate(method='tree') needs a tree network of matrices with one unfed open "
+                                "leg (see tn.treeexec.tree_plan); use method='einsum'")
+        return plan
+
+    def _features(self, features, legs):
+        """``(legs, matrices)`` checked: one (B, size) matrix per leg; a 3-d array stays one array."""
         if isinstance(features, Mapping):
             legs, mats = tuple(features), [features[k] for k in features]
         else:
             legs = self.input_legs if legs is None else tuple(legs)
-            mats = list(features)
+            mats = features if isinstance(features, np.ndarray) and features.ndim == 3 else list(features)
             if len(mats) != len(legs):
                 raise ShapeError(f"evaluate got {len(mats)} feature matrices for {len(legs)} legs")
         legs = self._check_inds(legs, "evaluate legs")
-        if batch_index in self._sizes:
-            raise DuplicateIndexError(f"batch index {batch_index!r} is already an index of the network")
-        stacked = features if isinstance(features, np.ndarray) and features.ndim == 3 else None
+        if isinstance(mats, np.ndarray):  # one stacked array: check it whole, no per-leg work
+            sizes = {self._sizes[leg] for leg in legs}
+            if sizes == {mats.shape[2]} and mats.dtype.kind in "fc":
+                if not legs:
+                    raise ShapeError("evaluate needs at least one leg to feed")
+                return legs, mats
+            mats = list(mats)
         mats = [self._feature_matrix(leg, m, mats[0]) for leg, m in zip(legs, mats)]
-        if method not in ("auto", "tree", "einsum"):
-            raise OptimizeError(f"evaluate method must be 'auto', 'tree' or 'einsum', not {method!r}")
-        if method != "einsum":
-            plan = contraction.PLANS.get(("tree", self.structure_key(), legs), lambda: treeexec.tree_plan(self, legs))
-            if plan is not None:
-                arrays = self.arrays()
-                itemsize = np.result_type(*arrays[:1], *mats[:1]).itemsize
-                memory.check(plan.cost(len(mats[0]), itemsize), memory_limit, "evaluate")
-                return plan(arrays, mats if stacked is None or stacked.dtype.kind == 'b' else stacked)
-            if method == "tree":
-                raise OptimizeError("evaluate(method='tree') needs a tree network of matrices with one unfed open "
-                                    "leg (see tn.treeexec.tree_plan); use method='einsum'")
-        fed = self.copy()
-        for leg, mat in zip(legs, mats):
-            fed.add_tensor(("feature", leg), mat, (batch_index, leg))
-        rest = tuple(i for i in self.output if i not in set(legs))
-        fed._output = (batch_index, *rest)
-        if self._natural_path is not None:
-            fed._natural_path = _feed_path(self._natural_path, len(self), legs, self._where, self.tensor_names)
-        return fed.contract(optimize=optimize, memory_limit=memory_limit)
+        if not mats:
+            raise ShapeError("evaluate needs at least one leg to feed")
+        return legs, mats
 
     def _feature_matrix(self, leg, mat, first):
         mat = _as_array(mat, ("feature", leg), False)

@@ -43,7 +43,7 @@ class TreePlan:
             peak = max(peak, live)
             if elems > largest:
                 largest, largest_gid = elems, step[1]
-            live -= sum(self.sizes[g][0] * self.sizes[g][1] for g in self.free[k])
+            live -= sum(self.sizes[g][0] * self.sizes[g][1] for g in self.free[k] if g != 0)  # caller holds 0
         return ContractionCost(flops * batch, largest * batch, ("batch", f"group{largest_gid}"), peak * batch, [],
                                itemsize)
 

@@ -3,7 +3,6 @@ import math
 import numpy as np
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from analysis import mincut
 from analysis.entanglement import entanglement, geometric_measure, renyi_entropy, schmidt_rank, von_neumann_entropy

@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import builders
 from builders import ModeTree
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "claims.py"

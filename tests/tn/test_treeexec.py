@@ -67,3 +67,25 @@ def test_tree_executor_respects_memory_guard():
     net.set_output((0, 1, 2, 3, "y"))
     with pytest.raises(errors.MemoryLimitError, match="evaluate refused"):
         net.evaluate(rng.random((4, 1000, 2)), legs=range(4), memory_limit="100KiB")
+
+
+def test_evaluate_cost_is_public_exact_and_needs_no_data():
+    rng = np.random.default_rng(5)
+    N, M, Z, B = 8, 3, 4, 16
+    net = TensorNetwork()
+    for i in range(N):
+        net.add_tensor(("leaf", i), (M, Z), (i, "z"))  # symbolic
+    net.add_tensor("root", (Z, 2), ("z", "y"))
+    net.set_output(tuple(range(N)) + ("y",))
+    net.set_input_legs(range(N))
+    tree = net.evaluate_cost(B)
+    # features (held by the caller), the leaf messages and the pooled message, exactly
+    assert tree.peak_memory >= N * B * M + N * B * Z
+    assert tree.largest_intermediate == N * B * Z
+    fed = net.fed_network([(B, M)] * N, tuple(range(N)))
+    assert net.evaluate_cost(B, method="einsum").flops == fed.cost().flops
+    assert fed.output == ("batch", "y") and fed.is_symbolic
+    for name in net.tensor_names:
+        net.set_data(name, rng.standard_normal(net.shape(name)))
+    x = rng.standard_normal((N, B, M))
+    assert np.allclose(net.evaluate(x), net.fed_network(list(x), tuple(range(N))).contract())
