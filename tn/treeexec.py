@@ -48,7 +48,7 @@ class TreePlan:
         flops, largest, largest_gid = 0, 0, 0
         for step in self.steps:
             rows, width = self.sizes[step[1]]
-            flops += rows * width * (step[6] if step[0] == "matmul" else len(step[2]))
+            flops += rows * width * (step[6] if step[0] == "matmul" else len(step[2]) - 1)  # k - 1 products
             if rows * width > largest:
                 largest, largest_gid = rows * width, step[1]
         peak = self.sizes[0][0] * self.sizes[0][1] + sum(r * w for r, w in self.buffer_shapes)
