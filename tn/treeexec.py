@@ -29,15 +29,15 @@ class TreePlan:
     ``steps`` run in order; each creates one group of messages (an array (rows, B, width)).
     ``free[k]`` lists the groups no step after step k reads. Every group is written into a
     preallocated buffer (``np.matmul(..., out=)``, ``np.multiply(..., out=)``); ``buffer_of`` maps
-    groups to buffers so that a buffer whose group is no longer read is reused by a later group of
-    the same shape. The buffers of the last batch size and dtype are kept between calls (per
+    groups to buffers so that a buffer whose group is no longer read is reused by a later group
+    (:func:`_assign_buffers`). The buffers of the last batch size and dtype are kept between calls (per
     thread): fresh multi-megabyte allocations page-fault on every call, reused ones do not, which
     is most of the difference to a plain layer-by-layer numpy forward. :meth:`release` drops them.
     """
 
     def __init__(self, steps, root, legs, sizes, free):
         self.steps, self.root, self.legs, self.sizes, self.free = steps, root, legs, sizes, free
-        self.buffer_of, self.buffer_shapes = _assign_buffers(steps, sizes, free)
+        self.buffer_of, self.capacity = _assign_buffers(steps, sizes, free)
         self._local = threading.local()
 
     def cost(self, batch, itemsize=8):
@@ -51,7 +51,7 @@ class TreePlan:
             flops += rows * width * (step[6] if step[0] == "matmul" else len(step[2]) - 1)  # k - 1 products
             if rows * width > largest:
                 largest, largest_gid = rows * width, step[1]
-        peak = self.sizes[0][0] * self.sizes[0][1] + sum(r * w for r, w in self.buffer_shapes)
+        peak = self.sizes[0][0] * self.sizes[0][1] + sum(self.capacity)
         return ContractionCost(flops * batch, largest * batch, ("batch", f"group{largest_gid}"), peak * batch, [],
                                itemsize)
 
@@ -63,7 +63,7 @@ class TreePlan:
         key = (batch, np.dtype(dtype))
         if getattr(self._local, "key", None) != key:
             self._local.key = key
-            self._local.buffers = [np.empty((rows, batch, width), dtype) for rows, width in self.buffer_shapes]
+            self._local.buffers = [np.empty(cap * batch, dtype) for cap in self.capacity]
         return self._local.buffers
 
     def __call__(self, arrays, features):
@@ -74,7 +74,8 @@ class TreePlan:
         buffers = self._buffers(feats.shape[1], dtype)
         store = {0: feats}
         for step in self.steps:
-            out = buffers[self.buffer_of[step[1]]]
+            rows, width = self.sizes[step[1]]
+            out = buffers[self.buffer_of[step[1]]][:rows * len(feats[0]) * width].reshape(rows, -1, width)
             if step[0] == "matmul":
                 _, gid, src, rows, positions, transposed, _ = step
                 _apply(_gather(store[src], rows), [arrays[p] for p in positions], transposed, out)
@@ -90,20 +91,25 @@ class TreePlan:
 
 
 def _assign_buffers(steps, sizes, free):
-    """Group -> buffer index, reusing the buffer of a group no longer read for a later one of equal shape."""
-    buffer_of, shapes, idle = {}, [], {}
+    """Group -> buffer index, and each buffer's capacity (elements per batch row).
+
+    A group takes the smallest idle buffer large enough (a buffer is idle once the step that last
+    reads its group has run), else a new one: a binary tree then ping-pongs between two buffers the
+    way a fresh-allocation forward reuses freed memory, so the memory written is still in cache.
+    """
+    buffer_of, capacity, idle = {}, [], []
     for k, step in enumerate(steps):
-        shape = sizes[step[1]]
-        pool = idle.setdefault(shape, [])
-        if pool:
-            buffer_of[step[1]] = pool.pop()
+        rows, width = sizes[step[1]]
+        fits = [b for b in idle if capacity[b] >= rows * width]
+        if fits:
+            best = min(fits, key=capacity.__getitem__)
+            idle.remove(best)
         else:
-            buffer_of[step[1]] = len(shapes)
-            shapes.append(shape)
-        for g in free[k]:  # read for the last time by step k: their buffers are free from step k + 1 on
-            if g in buffer_of:
-                idle.setdefault(sizes[g], []).append(buffer_of[g])
-    return buffer_of, shapes
+            best = len(capacity)
+            capacity.append(rows * width)
+        buffer_of[step[1]] = best
+        idle += [buffer_of[g] for g in free[k] if g in buffer_of]  # last read by step k: free from k + 1 on
+    return buffer_of, capacity
 
 
 def _gather(array, rows):
