@@ -235,19 +235,13 @@ def check_le(rank, b):
     return rank is None or b is None or rank <= b
 
 
-def _plt():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
+def _plt(out_dir=""):
+    """pyplot (Agg), or None when there is nowhere to write or matplotlib (the ``plot`` extra) is absent."""
+    return None if out_dir is None else common.pyplot()
 
 
 def save_fig(fig, out_dir, name):
-    Path(out_dir).mkdir(parents=True, exist_ok=True)
-    path = Path(out_dir) / name
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    _plt().close(fig)
+    common.save_figure(fig, Path(out_dir) / name)
     return name
 
 
@@ -328,8 +322,8 @@ def claim_depth(quick=False, out_dir=None, dense_N=(4, 8, 16), big_N=None, pairs
                      "theory": f"<= {Z}", "bound": bc, "rank": g["rank"], "gap": g["gap"],
                      "s_min/s_1": g["s_min/s_1"], "entropy": round(g["entropy"], 3), "ok": row_ok})
     plot = None
-    if out_dir is not None:
-        plt = _plt()
+    plt = _plt(out_dir)
+    if plt is not None:
         fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
         for (M_, r_) in configs:
             sel = [x for x in rows if x["M"] == M_ and x["r"] == r_ and x["partition"] == "odd-even"]
@@ -456,8 +450,8 @@ def claim_pooling(quick=False, out_dir=None, sizes=None, M=2, r=2, Z=4, sample=N
                       and i_["odd-even"] < i_["left-right"])
     ok &= all(checks)
     plot = None
-    if out_dir is not None:
-        plt = _plt()
+    plt = _plt(out_dir)
+    if plt is not None:
         fig, axes = plt.subplots(1, len(sizes), figsize=(4.2 * len(sizes), 4.2))
         for ax, N in zip(np.atleast_1d(axes), sizes):
             for j, (arch, _) in enumerate(POOLING):
@@ -562,8 +556,8 @@ def claim_widths(quick=False, out_dir=None, N_dense=8, N_big=None, M=4, base=4, 
         for x in sel:
             x["best for"] = ("odd-even" if x is short else "left-right" if x is long_ else "")
     plot = None
-    if out_dir is not None:
-        plt = _plt()
+    plt = _plt(out_dir)
+    if plt is not None:
         fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
         for ax, N in zip(axes, (N_dense, N_big)):
             for g, label in GROWTHS:
@@ -682,8 +676,8 @@ def claim_mixed(quick=False, out_dir=None, N=8, M=4, widths=None):
                 ok &= gain
                 rows.append(row)
     plot = None
-    if out_dir is not None:
-        plt = _plt()
+    plt = _plt(out_dir)
+    if plt is not None:
         fig, ax = plt.subplots(figsize=(6.5, 4.5))
         for key in sorted({(x["pair"], x["mixture"]) for x in rows}):
             sel = [x for x in rows if (x["pair"], x["mixture"]) == key]
@@ -807,8 +801,8 @@ def claim_tightness(quick=False, out_dir=None, trials=None):
         x["as theory says"] = (x["strict gaps"] == 0) if expected_tight else True
         ok &= x["as theory says"]
     plot = None
-    if out_dir is not None:
-        plt = _plt()
+    plt = _plt(out_dir)
+    if plt is not None:
         fig, ax = plt.subplots(figsize=(7, 4))
         labels = [f"{x['kind']}\n{x['sizes']}" for x in rows]
         ax.bar(range(len(rows)), [x["tight"] for x in rows], label="rank == bound")

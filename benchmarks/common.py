@@ -50,6 +50,27 @@ def machine() -> dict:
     return info
 
 
+def pyplot():
+    """matplotlib.pyplot on the Agg backend, or None when matplotlib (the ``plot`` extra) is not installed."""
+    try:
+        import matplotlib
+    except ImportError:
+        return None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def save_figure(fig, path):
+    """Lay out, write (PNG, 110 dpi) and close ``fig``; returns ``path``."""
+    import matplotlib.pyplot as plt
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def fmt(value) -> str:
     if isinstance(value, float):
         return f"{value:.3g}"

@@ -43,7 +43,7 @@ import numpy as np  # noqa: E402  (after the thread settings)
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import RESULTS, markdown_table, write_results  # noqa: E402
+from common import RESULTS, markdown_table, pyplot, save_figure, write_results  # noqa: E402
 
 from analysis import dynamics as dyn  # noqa: E402
 from builders.linear import balanced_factors, deep_linear  # noqa: E402
@@ -153,11 +153,8 @@ def implicit_acceleration(depths, steps, lrs, seed=0):
 
 
 def plot(trajectories, curves, completion_rows, observed_counts):
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = pyplot()
+    if plt is None:
         print("matplotlib not installed: no plots")
         return []
     files = []
@@ -171,10 +168,7 @@ def plot(trajectories, curves, completion_rows, observed_counts):
             ax.set_xlabel("step")
         axes[0][0].set_ylabel("top 10 singular values")
         fig.suptitle(f"Matrix completion, {n_obs} observed entries: end-to-end singular values")
-        fig.tight_layout()
-        files.append(RESULTS / f"dynamics_singular_values_{n_obs}.png")
-        fig.savefig(files[-1], dpi=110)
-        plt.close(fig)
+        files.append(save_figure(fig, RESULTS / f"dynamics_singular_values_{n_obs}.png"))
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
     for depth, c in curves.items():
         ax.semilogy(c["step"], c["loss"], label=f"depth {depth} (lr {c['lr']:.2g})")
@@ -182,10 +176,7 @@ def plot(trajectories, curves, completion_rows, observed_counts):
     ax.set_ylabel("l4 loss")
     ax.set_title("Implicit acceleration: l4 regression")
     ax.legend()
-    fig.tight_layout()
-    files.append(RESULTS / "dynamics_l4_acceleration.png")
-    fig.savefig(files[-1], dpi=110)
-    plt.close(fig)
+    files.append(save_figure(fig, RESULTS / "dynamics_l4_acceleration.png"))
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
     for n_obs in observed_counts:
         rows = [r for r in completion_rows if r["observed"] == n_obs]
@@ -195,10 +186,7 @@ def plot(trajectories, curves, completion_rows, observed_counts):
     ax.set_xlabel("effective rank")
     ax.set_ylabel("relative error on unobserved entries")
     ax.legend()
-    fig.tight_layout()
-    files.append(RESULTS / "dynamics_completion.png")
-    fig.savefig(files[-1], dpi=110)
-    plt.close(fig)
+    files.append(save_figure(fig, RESULTS / "dynamics_completion.png"))
     return files
 
 

@@ -340,9 +340,9 @@ def _have(name):
 
 
 def plot(rows, path):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = common.pyplot()
+    if plt is None:
+        return
     fig, ax = plt.subplots(figsize=(8, 5))
     methods = list(dict.fromkeys(r["method"] for r in rows))
     for m in methods:
@@ -356,9 +356,7 @@ def plot(rows, path):
     ax.set_ylabel("numpy forward time / method time (>1 = faster)")
     ax.set_title("Deep ConvAC batched forward (contraction only, search excluded)")
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    common.save_figure(fig, path)
 
 
 def main(argv=None, out_dir=None, sizes=None, batch=None, M=16, r=32, peers=None, ctg_time=None, plot_png=True,

@@ -75,7 +75,7 @@ def test_spec_table_bounds(tree, width, lr, oe):
 
 
 def test_builders_networks_dp_equals_flow():
-    builders = pytest.importorskip("builders")
+    import builders
     nets = [builders.deep_convac(16, M=2, widths=[2, 3, 2, 4]), builders.deep_convac(9, M=3, widths=2, arity=3),
             builders.shallow_convac(8, M=2, Z=3), builders.dilated_convnet(8, M=2, widths=2),
             builders.convac(builders.ModeTree.random(10, seed=3), M=2, widths=3)]
@@ -86,7 +86,7 @@ def test_builders_networks_dp_equals_flow():
 
 
 def test_spec_table_on_builders():
-    builders = pytest.importorskip("builders")
+    import builders
     cases = [(builders.ModeTree.balanced(8), 2, 2, 16), (builders.ModeTree.balanced(8), 3, 3, 16),
              (builders.ModeTree.mirror(8), 2, 16, 16), (builders.ModeTree.flat(8), 2, 2, 2)]
     for tree, width, lr, oe in cases:

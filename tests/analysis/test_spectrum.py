@@ -58,7 +58,7 @@ def test_gram_with_fixed_class_value_and_open_leg_cuts():
 
 
 def test_gram_large_n_in_seconds():
-    builders = pytest.importorskip("builders")
+    import builders
     net = builders.deep_convac(1024, M=2, widths=4)
     for part, dim in (("left-right", 4), ("blocks:256", 16)):
         s = schmidt_spectrum(net, part, full=True)

@@ -17,7 +17,6 @@ def load(name):
 
 
 def test_forward_smoke(tmp_path):
-    pytest.importorskip("opt_einsum")
     fwd = load("forward")
     peers = tuple(p for p in ("opt_einsum", "cotengra", "quimb", "tensornetwork") if fwd._have(p))
     rows = fwd.main(out_dir=tmp_path, sizes=(8,), batch=8, M=3, r=4, peers=peers, ctg_time=0.2, plot_png=False,
