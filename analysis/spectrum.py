@@ -14,7 +14,10 @@ Open legs in neither A nor B are *fixed* (theory §8): each gets a one-hot vecto
     inputs, only R is carried), so F has at most D rows. The singular values of T are those of the
     small matrix F_A F_B^T, accurate to ~eps * s_1 (checked against dense to 1e-12 on spectra spanning
     nine decades). If an input leg is shared by several tensors, the Gram matrix is contracted
-    instead and F is its square root (accuracy ~sqrt(eps) * s_1 for the tiniest values). Cost grows
+    instead and F is its square root (accuracy ~sqrt(eps) * s_1 for the tiniest values). A
+    :class:`~tn.NetworkSum` (a mixed decomposition) is split term by term: its cut space is the direct
+    sum of the terms' (D = sum of their cut dimensions, the summed min-cut bound), and F comes from the
+    block Gram matrix of all terms' sides (blocks L_s^H L_t), so it has the sqrt(eps) accuracy. Cost grows
     with D, so ``"auto"`` picks it only up to ``gram_max_dim``.
 ``"auto"``
     dense when the tensor has at most ``dense_max_entries`` entries, else gram when the cut
@@ -138,9 +141,6 @@ def schmidt_spectrum(net, A, B=None, method="auto", *, fixed=None, full=False, g
     if method == "dense":
         result = _dense(proj, part, optimize, memory_limit)
     else:
-        if isinstance(net, NetworkSum):
-            raise SpectrumError("the gram method splits one network along its cut; for a NetworkSum use "
-                                f"method='dense' (the tensor has {_entries(entries)} entries)")
         result = _gram(proj, part, gram_max_dim, entries, optimize, memory_limit)
     result = Spectrum(result.values, result.method, result.shape, result.cut, time.perf_counter() - start)
     return result if full else result.values
@@ -158,17 +158,23 @@ def _dense(net, part, optimize, memory_limit) -> Spectrum:
 
 
 def _gram(net, part, gram_max_dim, entries, optimize, memory_limit) -> Spectrum:
-    cut = mincut(net, part.A, part.B)
-    if cut.bound > gram_max_dim:
+    """Split every term along its own min cut; a sum's cut space is the direct sum of its terms'."""
+    terms = net.terms if isinstance(net, NetworkSum) else [net]
+    splits = [_split(t, part, mincut(t, part.A, part.B)) for t in terms]
+    dims = [math.prod(t.size(k) for k in cut_legs) for t, (_, _, cut_legs) in zip(terms, splits)]
+    cut_legs = tuple(k for _, _, legs in splits for k in legs)
+    if sum(dims) > gram_max_dim:
         raise SpectrumError(
             f"no exact Schmidt spectrum for partition {part.name!r}: the dense tensor has {_entries(entries)} "
-            f"entries and the smallest cut has dimension {_entries(cut.bound)} (cut {_preview(cut.cut)}), "
+            f"entries and the smallest cut has dimension {_entries(sum(dims))} (cut {_preview(cut_legs)}), "
             f"above the gram limit {gram_max_dim} (pass gram_max_dim=... if the machine has room)")
-    left, right, cut_legs = _split(net, part, cut)
-    dim = math.prod(net.size(k) for k in cut_legs) if cut_legs else 1
-    keys = [("cut", k) for k in cut_legs]
-    f_a, log_a = _factor(left, keys, part.A, optimize, memory_limit)
-    f_b, log_b = _factor(right, keys, part.B, optimize, memory_limit)
+    keys = [[("cut", k) for k in legs] for _, _, legs in splits]
+    if len(terms) == 1:
+        f_a, log_a = _factor(splits[0][0], keys[0], part.A, optimize, memory_limit)
+        f_b, log_b = _factor(splits[0][1], keys[0], part.B, optimize, memory_limit)
+    else:
+        f_a, log_a = _stacked_factor([s[0] for s in splits], keys, part.A, optimize, memory_limit)
+        f_b, log_b = _stacked_factor([s[1] for s in splits], keys, part.B, optimize, memory_limit)
     values = np.linalg.svd(f_a @ f_b.T, compute_uv=False) if f_a.size and f_b.size else np.zeros(0)
     log_s1 = log_a + log_b + math.log(values[0]) if len(values) and values[0] > 0 else -math.inf
     if log_s1 > math.log(np.finfo(float).max):
@@ -176,8 +182,27 @@ def _gram(net, part, gram_max_dim, entries, optimize, memory_limit) -> Spectrum:
                             f"(s_1 = 2^{log_s1 / math.log(2):.6g}); rescale the network's tensors")
     with np.errstate(divide="ignore"):
         values = np.exp(np.log(values) + log_a + log_b)  # exp(log) so the scale alone cannot overflow
+    dim = sum(dims)
     values = np.concatenate([values, np.zeros(dim - len(values))])
-    return Spectrum(values, "gram", (dim, dim), tuple(cut_legs))
+    return Spectrum(values, "gram", (dim, dim), cut_legs)
+
+
+def _stacked_factor(sides, keys, legs, optimize, memory_limit):
+    """``(F, log scale)`` for the columns of all terms' side matrices side by side, L = [L_1 ... L_k].
+
+    The block Gram matrix L^H L has blocks L_s^H L_t, each one network contraction of term s's side
+    (conjugated) with term t's side over the input legs. Blocks are rescaled to a common scale.
+    """
+    blocks, logs = {}, [None] * len(sides)
+    for s, bra in enumerate(sides):
+        for t, ket in enumerate(sides):
+            blocks[s, t], log_bra, log_ket = _gram_matrix(bra, keys[s], legs, optimize, memory_limit, ket, keys[t])
+            logs[s], logs[t] = log_bra, log_ket
+    ref = max(logs)
+    dims = [math.prod(side.size(k) for k in key) for side, key in zip(sides, keys)]
+    gram = np.block([[blocks[s, t].reshape(dims[s], dims[t]) * math.exp(logs[s] + logs[t] - 2 * ref)
+                      for t in range(len(sides))] for s in range(len(sides))])
+    return _square_root(gram).conj().T, ref
 
 
 def _preview(labels) -> str:
@@ -226,9 +251,9 @@ def _factor(side, keys, legs, optimize, memory_limit):
     shared = [k for k in legs if len(side.index_map.get(k, ())) > 1]
     if not shared:
         return _r_factor(side, keys, legs)
-    gram, log_scale = _gram_matrix(side, keys, legs, optimize, memory_limit)
+    gram, log_bra, _ = _gram_matrix(side, keys, legs, optimize, memory_limit)
     dim = math.prod(side.size(k) for k in keys) if keys else 1
-    return _square_root(gram.reshape(dim, dim)).conj().T, log_scale / 2
+    return _square_root(gram.reshape(dim, dim)).conj().T, log_bra
 
 
 def _r_factor(side, keys, legs):
@@ -284,21 +309,26 @@ def _compress(matrix, shape):
     return matrix.reshape(len(matrix), *shape), math.log(scale)
 
 
-def _gram_matrix(side, keys, legs, optimize, memory_limit):
-    """sum over ``legs`` of conj(side) (x) side, axes (bra keys..., ket keys...), as (array, log scale).
+def _gram_matrix(side, keys, legs, optimize, memory_limit, ket=None, ket_keys=None):
+    """sum over ``legs`` of conj(side) (x) ket, axes (bra keys..., ket keys...); ``ket`` defaults to ``side``.
 
-    Every tensor is divided by its largest entry (the natural log of the product of those scales is
-    returned) so that deep networks, whose entries grow or shrink geometrically, do not overflow.
+    Every tensor is divided by its largest entry so that deep networks, whose entries grow or shrink
+    geometrically, do not overflow; returns ``(array, log scale of side, log scale of ket)`` (natural
+    logs of the products of those maxima).
     """
-    gram, log_scale = TensorNetwork(), 0.0
-    for name in side.tensor_names:
-        data = side.data(name)
-        scale = float(np.abs(data).max(initial=0.0)) or 1.0
-        log_scale += 2 * math.log(scale)
-        for tag, array in (("bra", data.conj() / scale), ("ket", data / scale)):
-            gram.add_tensor((tag, name), array, tuple(i if i in legs else (tag, i) for i in side.inds(name)))
-    output = tuple(("bra", k) for k in keys) + tuple(("ket", k) for k in keys)
-    return gram.contract(output=output, optimize=optimize, memory_limit=memory_limit), log_scale
+    ket, ket_keys = (side, keys) if ket is None else (ket, ket_keys)
+    gram, scales = TensorNetwork(), []
+    for tag, network, conj in (("bra", side, True), ("ket", ket, False)):
+        log_scale = 0.0
+        for name in network.tensor_names:
+            data = network.data(name)
+            scale = float(np.abs(data).max(initial=0.0)) or 1.0
+            log_scale += math.log(scale)
+            array = (data.conj() if conj else data) / scale
+            gram.add_tensor((tag, name), array, tuple(i if i in legs else (tag, i) for i in network.inds(name)))
+        scales.append(log_scale)
+    output = tuple(("bra", k) for k in keys) + tuple(("ket", k) for k in ket_keys)
+    return gram.contract(output=output, optimize=optimize, memory_limit=memory_limit), scales[0], scales[1]
 
 
 def _square_root(gram):

@@ -132,12 +132,38 @@ def test_validate_table_and_json():
     assert "left-right" in str(report) and "tight" in str(report)
 
 
-def test_network_sum_spectrum_dense_only():
+def test_network_sum_spectrum_gram_equals_dense():
     from tn import NetworkSum
     s = NetworkSum([mps(4, bond=2, seed=1), mps(4, bond=2, seed=2)])
-    assert entanglement(schmidt_spectrum(s, [0, 1])).rank <= mincut(s, [0, 1]).bound == 4
-    with pytest.raises(SpectrumError, match="NetworkSum"):
-        schmidt_spectrum(s, [0, 1], method="gram")
+    dense = schmidt_spectrum(s, [0, 1])
+    gram = schmidt_spectrum(s, [0, 1], method="gram", full=True)
+    assert gram.shape == (4, 4)  # the direct sum of the two terms' cuts (2 + 2)
+    assert entanglement(dense).rank <= mincut(s, [0, 1]).bound == 4
+    assert _close(dense, gram.values)
+
+
+@pytest.mark.parametrize("partition", ["left-right", "odd-even", "blocks:2", [0, 5], [1, 2, 3]])
+@pytest.mark.parametrize("init", ["gaussian", "orthonormal"])
+def test_mixed_decomposition_gram_equals_dense(partition, init):
+    """Sums go through block Gram matrices: values agree to ~sqrt(eps) s_1, so ranks are compared on the
+    well-conditioned (orthonormal) initialization only (Gaussian weights put values near 1e-9 s_1)."""
+    import builders
+    from builders import ModeTree
+    net = builders.mixed(ModeTree.balanced(8), ModeTree.interleaved(8), 2, 2, seed=3, init=init)
+    dense = schmidt_spectrum(net, partition, method="dense")
+    gram = schmidt_spectrum(net, partition, method="gram", full=True)
+    assert gram.shape[0] == mincut(net, partition).bound  # rank(X + Y) <= rank X + rank Y: cut dims add
+    assert _close(dense, gram.values)
+    if init == "orthonormal":
+        assert entanglement(gram).rank == entanglement(dense).rank
+
+
+def test_mixed_decomposition_gram_at_large_n():
+    import builders
+    from builders import ModeTree
+    net = builders.mixed(ModeTree.balanced(64), ModeTree.from_dilations(64, [2, 1, 4, 8, 16, 32]), 2, 2)
+    s = schmidt_spectrum(net, "left-right", full=True)  # 2^64 entries: auto must take the gram route
+    assert s.method == "gram" and entanglement(s).rank == mincut(net, "left-right").bound == 4
 
 
 def test_symbolic_network_has_no_spectrum():
