@@ -72,7 +72,9 @@ def _check_path(path, n):
 def find_path(inputs, output, size_dict, optimize="auto", natural_path=None):
     """A linear-format path for the contraction; see the module docstring for ``optimize``."""
     n = len(inputs)
-    if n <= 1:
+    if n <= 1 and not _is_explicit_path(optimize):
+        if isinstance(optimize, str) and optimize not in optimizer_names():
+            raise OptimizeError(f"unknown optimizer {optimize!r}; valid names: {', '.join(optimizer_names())}")
         return [(0,)] if n == 1 else []
     if _is_explicit_path(optimize):
         path = [tuple(s) for s in optimize]
@@ -131,11 +133,12 @@ def best_path(inputs, output, size_dict, optimize="auto", natural_path=None, ite
 class _Plan:
     """A compiled contraction: its path, exact cost and opt_einsum expression (built lazily)."""
 
-    __slots__ = ("inputs", "output", "size_dict", "path", "cost", "_expr")
+    __slots__ = ("inputs", "output", "size_dict", "path", "cost", "_expr", "optimizer")
 
-    def __init__(self, inputs, output, size_dict, path, cost):
+    def __init__(self, inputs, output, size_dict, path, cost, optimizer=None):
         self.inputs, self.output, self.size_dict = inputs, output, size_dict
         self.path, self.cost, self._expr = path, cost, None
+        self.optimizer = optimizer  # an optimizer object keyed by id() stays alive while its plan is cached
 
     @property
     def expression(self):
@@ -199,7 +202,7 @@ def get_plan(structure_key, inputs, output, size_dict, optimize="auto", natural_
 
     def build():
         path, cost = best_path(inputs, output, size_dict, optimize, natural_path, itemsize)
-        return _Plan(inputs, tuple(output), size_dict, path, cost)
+        return _Plan(inputs, tuple(output), size_dict, path, cost, optimize)
 
     return PLANS.get(key, build)
 

@@ -68,6 +68,10 @@ class MemoryLimitError(TNError, MemoryError):
     """A contraction would allocate an intermediate larger than the memory limit."""
 
 
+class SettingError(TNError, ValueError):
+    """A setting (memory limit, batch size, dtype, ...) has an invalid value."""
+
+
 class SerializationError(TNError, ValueError):
     """A network could not be written to or read from disk."""
 

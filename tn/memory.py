@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 
-from .errors import MemoryLimitError
+from .errors import MemoryLimitError, SettingError
 
 _UNITS = {"": 1, "b": 1, "k": 2**10, "kb": 10**3, "kib": 2**10, "m": 2**20, "mb": 10**6, "mib": 2**20,
           "g": 2**30, "gb": 10**9, "gib": 2**30, "t": 2**40, "tb": 10**12, "tib": 2**40}
@@ -25,14 +25,14 @@ def parse_size(value) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool):
-        raise ValueError(f"memory limit must be a size, not {value!r}")
+        raise SettingError(f"memory limit must be a size, not {value!r}")
     if isinstance(value, (int, float)):
-        if not value > 0:
-            raise ValueError(f"memory limit must be positive, got {value!r}")
+        if not value > 0 or value == float("inf"):
+            raise SettingError(f"memory limit must be a positive finite size, got {value!r}")
         return int(value)
     match = re.fullmatch(r"\s*([0-9.]+(?:e[0-9]+)?)\s*([a-zA-Z]*)\s*", str(value))
     if not match or match.group(2).lower() not in _UNITS:
-        raise ValueError(f"cannot read memory size {value!r} (examples: 1000000, '512MiB', '8GiB')")
+        raise SettingError(f"cannot read memory size {value!r} (examples: 1000000, '512MiB', '8GiB')")
     return parse_size(float(match.group(1)) * _UNITS[match.group(2).lower()])
 
 

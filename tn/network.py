@@ -16,7 +16,8 @@ from opt_einsum import paths as oe_paths
 from . import contraction, memory, treeexec
 from .cost import ContractionCost
 from .errors import (DTypeError, DuplicateIndexError, DuplicateTensorError, IndexSizeError, NonFiniteError,
-                     OptimizeError, ShapeError, SymbolicTensorError, UnknownIndexError, UnknownTensorError)
+                     OptimizeError, SettingError, ShapeError, StructureError, SymbolicTensorError,
+                     UnknownIndexError, UnknownTensorError)
 
 
 def _as_shape(shape, name) -> tuple:
@@ -80,7 +81,7 @@ class TensorNetwork:
         """Add a tensor: ``data`` an array (numeric) or a shape *tuple* (symbolic). Returns ``name``."""
         if name in self._inds:
             raise DuplicateTensorError(f"a tensor named {name!r} already exists")
-        inds = tuple(inds)
+        inds = _labels(inds, f"tensor {name!r}")
         if isinstance(data, tuple):  # a shape: the tensor is symbolic
             array, shape = None, _as_shape(data, name)
         else:
@@ -139,9 +140,10 @@ class TensorNetwork:
         """Attach a structure-aware path (linear format over :attr:`tensor_names`); see contraction.best_path."""
         contraction._check_path([tuple(s) for s in path], len(self._inds))
         self._natural_path = [tuple(s) for s in path]
+        self._changed()  # plans are keyed on the natural path too
 
     def _check_inds(self, inds, what):
-        inds = tuple(inds)
+        inds = _labels(inds, what)
         unknown = [i for i in inds if i not in self._sizes]
         if unknown:
             raise UnknownIndexError(f"{what} names unknown index(es) {unknown!r}; the network has "
@@ -149,6 +151,15 @@ class TensorNetwork:
         if len(set(inds)) != len(inds):
             raise DuplicateIndexError(f"{what} {inds!r} repeats an index")
         return inds
+
+    def _check_open(self, legs, what):
+        """``legs`` checked to be distinct open legs (only open legs can be fed or split)."""
+        legs = self._check_inds(legs, what)
+        inner = [leg for leg in legs if leg not in set(self.output)]
+        if inner:
+            raise UnknownIndexError(f"{what} {inner!r} are not open legs (open legs: {self.output[:8]!r}"
+                                    f"{'...' if len(self.output) > 8 else ''})")
+        return legs
 
     def _require(self, name):
         if name not in self._inds:
@@ -266,8 +277,7 @@ class TensorNetwork:
 
         Works on symbolic networks; every number is a Python int (no overflow at any size).
         """
-        itemsize = np.dtype(dtype if dtype is not None else self.dtype).itemsize
-        return self._plan(output, optimize, itemsize).cost
+        return self._plan(output, optimize, _itemsize(dtype if dtype is not None else self.dtype)).cost
 
     def arrays(self) -> list:
         """The arrays in tensor order; raises :class:`SymbolicTensorError` if any tensor is symbolic."""
@@ -284,6 +294,8 @@ class TensorNetwork:
         so calls with new arrays of the same shapes reuse it. Refuses, before allocating, a path
         whose largest intermediate exceeds the memory limit (:mod:`tn.memory`).
         """
+        if not self._inds:
+            raise StructureError("cannot contract a network with no tensors")
         arrays = self.arrays()
         plan = self._plan(output, optimize, self.dtype.itemsize)
         memory.check(plan.cost, memory_limit, "contract")
@@ -319,7 +331,7 @@ class TensorNetwork:
         plan = self._tree_plan(legs, method)
         if plan is not None:
             arrays = self.arrays()
-            itemsize = np.result_type(*arrays[:1], mats[0]).itemsize
+            itemsize = np.result_type(self.dtype, mats[0]).itemsize
             memory.check(plan.cost(len(mats[0]), itemsize), memory_limit, "evaluate")
             return plan(arrays, mats)
         return self.fed_network(mats, legs, batch_index).contract(optimize=optimize, memory_limit=memory_limit)
@@ -327,8 +339,10 @@ class TensorNetwork:
     def evaluate_cost(self, batch, legs=None, batch_index="batch", optimize="auto", method="auto",
                       dtype=None) -> ContractionCost:
         """The exact cost of :meth:`evaluate` on ``batch`` rows, without any data (same arguments)."""
-        legs = self.input_legs if legs is None else self._check_inds(legs, "evaluate legs")
-        itemsize = np.dtype(dtype if dtype is not None else self.dtype).itemsize
+        legs = self.input_legs if legs is None else self._check_open(legs, "evaluate legs")
+        if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 0:
+            raise SettingError(f"batch size must be a non-negative int, got {batch!r}")
+        itemsize = _itemsize(dtype if dtype is not None else self.dtype)
         plan = self._tree_plan(legs, method)
         if plan is not None:
             return plan.cost(batch, itemsize)
@@ -375,7 +389,7 @@ class TensorNetwork:
             mats = features if isinstance(features, np.ndarray) and features.ndim == 3 else list(features)
             if len(mats) != len(legs):
                 raise ShapeError(f"evaluate got {len(mats)} feature matrices for {len(legs)} legs")
-        legs = self._check_inds(legs, "evaluate legs")
+        legs = self._check_open(legs, "evaluate legs")
         if isinstance(mats, np.ndarray):  # one stacked array: check it whole, no per-leg work
             sizes = {self._sizes[leg] for leg in legs}
             if sizes == {mats.shape[2]} and mats.dtype.kind in "fc":
@@ -441,6 +455,27 @@ class TensorNetwork:
     def from_quimb(cls, qtn, output=None):
         from .interop import from_quimb
         return from_quimb(qtn, output)
+
+
+def _labels(inds, what) -> tuple:
+    """Index labels as a tuple of hashables (a bare string would silently split into characters)."""
+    if isinstance(inds, (str, bytes)):
+        raise StructureError(f"{what}: indices must be a sequence of labels, not the string {inds!r} "
+                             f"(write ({inds!r},) for one index)")
+    inds = tuple(inds)
+    for i in inds:
+        try:
+            hash(i)
+        except TypeError:
+            raise StructureError(f"{what}: index label {i!r} is not hashable (use a tuple, not a list)") from None
+    return inds
+
+
+def _itemsize(dtype) -> int:
+    try:
+        return np.dtype(dtype).itemsize
+    except TypeError:
+        raise DTypeError(f"{dtype!r} is not a numpy dtype") from None
 
 
 def _feed_path(natural, n, legs, where, names):

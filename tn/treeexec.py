@@ -71,21 +71,21 @@ class TreePlan:
         or one (n_legs, B, dim) array. Returns a new (B, width) array."""
         feats = features if isinstance(features, np.ndarray) else np.stack(features)  # (n_legs, B, M)
         dtype = np.result_type(feats.dtype, *{a.dtype for a in arrays})
-        buffers = self._buffers(feats.shape[1], dtype)
+        batch = feats.shape[1]
+        buffers = self._buffers(batch, dtype)
         store = {0: feats}
         for step in self.steps:
             rows, width = self.sizes[step[1]]
-            out = buffers[self.buffer_of[step[1]]][:rows * len(feats[0]) * width].reshape(rows, -1, width)
+            out = buffers[self.buffer_of[step[1]]][:rows * batch * width].reshape(rows, batch, width)
             if step[0] == "matmul":
-                _, gid, src, rows, positions, transposed, _ = step
-                _apply(_gather(store[src], rows), [arrays[p] for p in positions], transposed, out)
+                _, _, src, where, positions, transposed, _ = step
+                _apply(_gather(store[src], where), [arrays[p] for p in positions], transposed, out)
             else:
-                _, gid, slots = step
-                (src, rows), *rest = slots
-                np.multiply(_gather(store[src], rows), _gather(store[rest[0][0]], rest[0][1]), out=out)
-                for src, rows in rest[1:]:
-                    np.multiply(out, _gather(store[src], rows), out=out)
-            store[gid] = out
+                (src, where), *rest = step[2]
+                np.multiply(_gather(store[src], where), _gather(store[rest[0][0]], rest[0][1]), out=out)
+                for src, where in rest[1:]:
+                    np.multiply(out, _gather(store[src], where), out=out)
+            store[step[1]] = out
         gid, row = self.root
         return store[gid][row].copy()
 
@@ -121,7 +121,7 @@ def _apply(x, weights, transposed, out):
     first = weights[0]
     if all(w is first for w in weights):  # one shared weight: a single GEMM over n*B rows
         n, b, din = x.shape
-        np.matmul(x.reshape(n * b, din), first.T if transposed else first, out=out.reshape(n * b, -1))
+        np.matmul(x.reshape(n * b, din), first.T if transposed else first, out=out.reshape(n * b, out.shape[2]))
         return
     stack = np.stack(weights)
     np.matmul(x, stack.transpose(0, 2, 1) if transposed else stack, out=out)

@@ -53,3 +53,70 @@ def test_load_errors(tmp_path):
     net.add_tensor(object(), np.ones(2), ("i",))
     with pytest.raises(errors.SerializationError, match="cannot serialize"):
         net.save(tmp_path / "x.tnet")
+
+
+def matrix_tree():
+    """Two leaves pooled by a hyperedge "z" into a root carrying the class leg "y"."""
+    net = TensorNetwork()
+    net.add_tensor("L0", np.ones((2, 3)), (0, "z"))
+    net.add_tensor("L1", np.ones((2, 3)), (1, "z"))
+    net.add_tensor("R", np.ones((3, 1)), ("z", "y"))
+    net.set_output((0, 1, "y"))
+    net.set_input_legs((0, 1))
+    return net
+
+
+def test_evaluate_feeds_only_open_legs():
+    net = matrix_tree()
+    with pytest.raises(errors.UnknownIndexError, match=r"\['z'\] are not open legs"):
+        net.evaluate({"z": np.ones((4, 3))})
+    with pytest.raises(errors.UnknownIndexError, match="not open legs"):
+        net.evaluate_cost(4, legs=("z",))
+
+
+def test_batch_of_zero_rows_and_bad_batch_sizes():
+    net = matrix_tree()
+    for method in ("tree", "einsum"):
+        assert net.evaluate(np.ones((2, 0, 2)), method=method).shape == (0, 1)
+    for bad in (-1, "abc", 2.5, True):
+        with pytest.raises(errors.SettingError, match="batch size"):
+            net.evaluate_cost(bad)
+
+
+@pytest.mark.parametrize("limit", ["abc", -1, 0, "-1GiB", "2XB", True, float("nan"), float("inf")])
+def test_bad_memory_limits_are_setting_errors(limit):
+    import tn
+    with pytest.raises(errors.SettingError, match="memory"):
+        matrix_tree().to_dense(memory_limit=limit)
+    with pytest.raises(errors.SettingError):
+        tn.set_memory_limit(limit)
+
+
+def test_labels_must_be_hashable_and_not_a_bare_string():
+    net = TensorNetwork()
+    with pytest.raises(errors.StructureError, match="not the string 'hq'"):
+        net.add_tensor("A", np.ones((2, 2)), "hq")
+    with pytest.raises(errors.StructureError, match="not hashable"):
+        net.add_tensor("A", np.ones(2), (["h"],))
+    assert len(net) == 0
+
+
+def test_empty_network_bad_dtype_and_unknown_optimizer_on_one_tensor():
+    with pytest.raises(errors.StructureError, match="no tensors"):
+        TensorNetwork().contract()
+    net = TensorNetwork()
+    net.add_tensor("A", np.ones(2), ("i",))
+    with pytest.raises(errors.DTypeError, match="'foo' is not a numpy dtype"):
+        net.cost(dtype="foo")
+    with pytest.raises(errors.OptimizeError, match="unknown optimizer 'bogus'"):
+        net.contract(optimize="bogus")
+
+
+def test_changing_the_natural_path_changes_the_plan():
+    net = TensorNetwork()
+    for k in range(4):
+        net.add_tensor(k, np.ones((2, 2)), (k, k + 1))
+    net.set_natural_path([(0, 1), (0, 1), (0, 1)])
+    assert net.cost(optimize="natural").path == [(0, 1), (0, 1), (0, 1)]
+    net.set_natural_path([(2, 3), (0, 1), (0, 1)])
+    assert net.cost(optimize="natural").path == [(2, 3), (0, 1), (0, 1)]
