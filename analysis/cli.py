@@ -69,10 +69,11 @@ def _tree(text, N, seed):
     if text in TREES:
         return ModeTree.random(N, seed=seed) if text == "random" else getattr(ModeTree, text)(N)
     try:
-        return ModeTree.from_nested(ast.literal_eval(text))
+        nested = ast.literal_eval(text)
     except (ValueError, SyntaxError):
         raise UsageError(f"--tree {text!r}: expected one of {', '.join(TREES)} or nested tuples like "
                          "'((0, 1), (2, 3))'") from None
+    return ModeTree.from_nested(nested)  # its TreeError names what is wrong with the tree
 
 
 def _widths(text):

@@ -40,10 +40,15 @@ class Entanglement:
 
 
 def _values(spectrum):
-    values = np.sort(np.abs(np.asarray(spectrum, dtype=float).ravel()))[::-1]
+    try:
+        values = np.asarray(spectrum, dtype=float).ravel()
+    except (TypeError, ValueError):
+        raise SpectrumError(f"a spectrum must be an array of singular values, got {spectrum!r:.80}") from None
     if not np.all(np.isfinite(values)):
         raise SpectrumError("the spectrum holds NaN or infinite values")
-    return values
+    if np.any(values < 0):
+        raise SpectrumError(f"singular values are >= 0; got {values[values < 0][:3]!r}")
+    return np.sort(values)[::-1]
 
 
 def schmidt_rank(spectrum, rtol=None) -> tuple:

@@ -80,6 +80,8 @@ def _named(name: str, legs: tuple) -> tuple:
             raise PartitionError(f"partition {name!r}: {_PARAMETRIC[head][1]} must be an integer, got {arg!r}") from None
         if head == "blocks" and value < 1:
             raise PartitionError(f"partition {name!r}: block size must be >= 1")
+        if head == "random" and value < 0:
+            raise PartitionError(f"partition {name!r}: the seed must be >= 0")
         return _PARAMETRIC[head][0](legs, value)
     raise UnknownNameError(f"unknown partition {name!r}; valid names: {', '.join(partition_names())}, "
                            "or an explicit list of legs such as '0,1,2' or '0,1|2,3'")

@@ -31,10 +31,11 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+import opt_einsum
 
 from tn import NetworkSum, TensorNetwork
-from tn.contraction import find_path
-from tn.errors import SpectrumError, UnknownNameError
+from tn.contraction import equation, find_path, symbols_for
+from tn.errors import PartitionError, SpectrumError, SymbolicTensorError, UnknownNameError
 
 from .mincut import mincut
 from .partitions import make_partition
@@ -133,9 +134,15 @@ def schmidt_spectrum(net, A, B=None, method="auto", *, fixed=None, full=False, g
     part = make_partition(net, A, B)
     chosen = set(part.A) | set(part.B)
     values = {leg: 0 for leg in net.output if leg not in chosen}
+    clash = sorted(set(fixed or ()) & chosen, key=repr)
+    if clash:
+        raise PartitionError(f"fixed legs {clash!r} are also on a side of partition {part.name!r}")
     values.update(fixed or {})
     proj = project(net, values)
     entries = math.prod(net.size(i) for i in chosen)
+    if net.is_symbolic:
+        raise SymbolicTensorError("a Schmidt spectrum needs numbers: this network has symbolic tensors "
+                                  "(set_data() them first); its min-cut bound needs none")
     if method == "auto":
         method = "dense" if entries <= dense_max_entries else "gram"
     if method == "dense":
@@ -183,7 +190,9 @@ def _gram(net, part, gram_max_dim, entries, optimize, memory_limit) -> Spectrum:
     with np.errstate(divide="ignore"):
         values = np.exp(np.log(values) + log_a + log_b)  # exp(log) so the scale alone cannot overflow
     dim = sum(dims)
-    values = np.concatenate([values, np.zeros(dim - len(values))])
+    # the matricization has at most min(dim A, dim B) singular values: pad with zeros up to that, no further
+    count = min(dim, math.prod(net.size(i) for i in part.A), math.prod(net.size(i) for i in part.B))
+    values = np.concatenate([values, np.zeros(max(count - len(values), 0))])[:count]
     return Spectrum(values, "gram", (dim, dim), cut_legs)
 
 
@@ -266,13 +275,16 @@ def _r_factor(side, keys, legs):
     polynomial in the bonds along the path, and no squaring costs precision. Each step is scaled by its
     largest entry (log returned) so deep networks cannot overflow.
     """
-    legs, keys = set(legs), tuple(keys)
+    # size-1 indices change no matrix: dropping them keeps every operand below numpy's 64 axes
+    legs, keys = set(legs), tuple(k for k in keys if side.size(k) > 1)
     operands, log_scale = [], 0.0
     for name in side.tensor_names:
         inds = side.inds(name)
         rows = [p for p, i in enumerate(inds) if i in legs]
-        cols = [p for p, i in enumerate(inds) if i not in legs]
+        cols = [p for p, i in enumerate(inds) if i not in legs and side.size(i) > 1]
+        cols += [p for p, i in enumerate(inds) if i not in legs and side.size(i) == 1]  # last, then dropped
         data = np.transpose(side.data(name), rows + cols)
+        cols = [p for p in cols if side.size(inds[p]) > 1]
         shape = [side.size(inds[p]) for p in cols]
         r, scale = _compress(data.reshape(math.prod(data.shape[:len(rows)]), -1), shape)
         operands.append((r, tuple(inds[p] for p in cols)))
@@ -284,12 +296,10 @@ def _r_factor(side, keys, legs):
         remaining = {i for _, inds in operands for i in inds} | set(keys)
         joint = list(dict.fromkeys(i for _, inds in taken for i in inds))
         kept = tuple(i for i in joint if i in remaining)
-        label = {i: k for k, i in enumerate(joint)}
-        n = len(joint)
-        args = []
-        for j, (r, inds) in enumerate(taken):
-            args += [r, [n + j] + [label[i] for i in inds]]
-        out = np.einsum(*args, list(range(n, n + len(taken))) + [label[i] for i in kept])
+        rows = [("rows", j) for j in range(len(taken))]  # each operand's compressed input-leg rows
+        terms = [(row, *inds) for row, (_, inds) in zip(rows, taken)]
+        table = symbols_for(terms, (*rows, *kept))  # opt_einsum symbols: no 52-letter limit
+        out = opt_einsum.contract(equation(terms, (*rows, *kept), table), *(r for r, _ in taken))
         shape = [side.size(i) for i in kept]
         r, scale = _compress(out.reshape(-1, math.prod(shape)), shape)
         operands.append((r, kept))

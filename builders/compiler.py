@@ -24,7 +24,7 @@ from opt_einsum import paths as oe_paths
 from tn import NetworkSum, TensorNetwork
 from tn.errors import BuildError, WidthError
 
-from .init import calibrate, check_init, random_matrix
+from .init import calibrate, check_init, random_matrix, rng_for
 from .modetree import ModeTree
 
 CLASS_LEG = "y"
@@ -74,7 +74,7 @@ def fill_params(spec, init="gaussian", seed=0, dtype=np.float64, given=None):
     orthonormal weights are calibrated (:mod:`builders.init`).
     """
     check_init(init)
-    rng = np.random.default_rng(seed)
+    rng = rng_for(seed)
     owner = {}
     for v in spec.tree.nodes:
         key, shape = spec.keys[v], spec.shape(v)

@@ -27,6 +27,16 @@ INITS = ("gaussian", "orthonormal", "integer")
 PROBE_BATCH = 32
 
 
+def rng_for(seed):
+    """``numpy.random.default_rng(seed)``; a seed numpy refuses (negative, fractional, ...) is a BuildError."""
+    if isinstance(seed, (bool, float)):
+        raise BuildError(f"seed must be a non-negative int, got {seed!r}")
+    try:
+        return np.random.default_rng(seed)
+    except (TypeError, ValueError):
+        raise BuildError(f"seed must be a non-negative int, got {seed!r}") from None
+
+
 def check_init(init):
     if init not in INITS:
         raise BuildError(f"init={init!r} is not one of {', '.join(map(repr, INITS))}")

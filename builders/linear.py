@@ -16,6 +16,8 @@ import numpy as np
 from tn import TensorNetwork
 from tn.errors import BuildError, WidthError
 
+from .init import rng_for
+
 INITS = ("balanced", "gaussian", "identity")
 
 
@@ -91,7 +93,7 @@ def balanced_factors(target, dims, seed=0):
     n, r = len(dims) - 1, min(dims)
     u, s, vt = np.linalg.svd(target, full_matrices=False)
     root = np.diag(s[:r] ** (1.0 / n))
-    rng = np.random.default_rng(seed)
+    rng = rng_for(seed)
     frames = [vt[:r].T] + [_orthonormal_columns(rng, d, r) for d in dims[1:-1]] + [u[:, :r]]
     return [frames[j] @ root @ frames[j - 1].T for j in range(1, n + 1)]
 
@@ -145,7 +147,7 @@ def deep_linear(dims, init="balanced", scale=None, seed=0, dtype=np.float64):
     if init not in INITS:
         raise BuildError(f"init={init!r} is not one of {INITS}")
     n = len(dims) - 1
-    rng = np.random.default_rng(seed)
+    rng = rng_for(seed)
     if init == "balanced":
         s = _scale(scale, 1.0 / np.sqrt(dims[0]))
         factors = balanced_factors(s * rng.standard_normal((dims[-1], dims[0])), dims, seed=rng)
@@ -217,7 +219,7 @@ def tensor_train(N, M, widths, classes=1, scale=1.0, seed=0, dtype=np.float64):
     if len(widths) != N - 1:
         raise WidthError(f"widths={widths!r}: a train over N={N} positions has {N - 1} bonds")
     scale = _scale(scale, 1.0)
-    rng = np.random.default_rng(seed)
+    rng = rng_for(seed)
     net = TensorNetwork(name=f"tensor_train(N={N}, M={M})")
     for t in range(N):
         left = [("b", t - 1)] if t > 0 else []

@@ -195,6 +195,8 @@ class ModeTree:
 
         ``arity`` is an int or a collection of allowed arities (a group may be smaller at the end).
         """
+        if not _is_int(N) or N < 1:
+            raise TreeError(f"random tree: N={N!r} must be a positive int")
         rng = random.Random(seed)
         arities = sorted({arity} if _is_int(arity) else set(arity))
         if not arities or arities[0] < 2:

@@ -4,9 +4,9 @@ A ``.tnet`` file is a zip archive holding
 
 * ``network.json``: ``{"format": "tnet", "version": 1, "kind": "network" | "sum", ...}``. A network is
   ``{"name", "tensors": [{"name", "inds", "shape", "dtype", "array"}], "output", "input_legs",
-  "natural_path", "metadata"}``; a sum is ``{"terms": [network, ...]}``. ``"array"`` names an entry of
-  the archive, or is ``null`` for a symbolic tensor; terms of a sum that share an array point to the
-  same entry, so sharing survives the round trip.
+  "natural_path", "metadata"}``; a sum is ``{"name", "metadata", "terms": [network, ...]}``.
+  ``"array"`` names an entry of the archive, or is ``null`` for a symbolic tensor; terms of a sum
+  that share an array point to the same entry, so sharing survives the round trip.
 * ``arrays/<k>.npy``: the arrays, in numpy's standard ``.npy`` format.
 
 Labels (tensor names, indices) and metadata may be strings, ints, floats, bools, None, tuples,
@@ -83,7 +83,8 @@ def save(obj, path):
     from .netsum import NetworkSum
     arrays: dict = {}
     if isinstance(obj, NetworkSum):
-        doc = {"kind": "sum", "terms": [_network_record(t, arrays) for t in obj.terms]}
+        doc = {"kind": "sum", "name": encode(obj.name), "metadata": encode(obj.metadata),
+               "terms": [_network_record(t, arrays) for t in obj.terms]}
     else:
         doc = {"kind": "network", **_network_record(obj, arrays)}
     doc = {"format": FORMAT, "version": VERSION, **doc}
@@ -131,7 +132,9 @@ def load(path):
                 raise SerializationError(f"{path!s} has format version {doc['version']}, this reader knows {VERSION}")
             cache: dict = {}
             if doc["kind"] == "sum":
-                return NetworkSum([_network_from_record(r, zf, cache) for r in doc["terms"]])
+                total = NetworkSum([_network_from_record(r, zf, cache) for r in doc["terms"]], decode(doc.get("name")))
+                total.metadata = decode(doc.get("metadata") or {})
+                return total
             return _network_from_record(doc, zf, cache)
     except FileNotFoundError:
         raise SerializationError(f"no such file: {path!s}") from None

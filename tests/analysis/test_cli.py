@@ -54,6 +54,9 @@ def test_all_balanced(capsys):
 
 @pytest.mark.parametrize("argv, message", [
     (["--bogus"], "unrecognized arguments"),
+    (["convac", "--tree", "((0,1),(1,2))", "--N", "4"], "position(s) 1 are repeated"),
+    (["deep_convac", "--N", "8", "--seed", "-1"], "seed must be a non-negative int, got -1"),
+    (["deep_convac", "--N", "8", "--partition", "random:-1"], "the seed must be >= 0"),
     (["--load", "/nonexistent/net.tnet"], "nonexistent"),
     (["nope"], "unknown builder"),
     (["convac", "--tree", "zigzag"], "--tree"),

@@ -10,7 +10,8 @@ from analysis.spectrum import schmidt_spectrum
 from analysis.validate import validate
 from analysis_nets import balanced, convac, flat, matricization_rank, mirror, mps
 from tn import TensorNetwork
-from tn.errors import BoundViolationError, MemoryLimitError, SpectrumError, UnknownNameError
+from tn.errors import (BoundViolationError, MemoryLimitError, PartitionError, SpectrumError, SymbolicTensorError,
+                       UnknownNameError)
 from tn.testing import random_networks
 
 
@@ -197,3 +198,27 @@ def test_entanglement_of_huge_singular_values_does_not_overflow():
     assert big.rank == small.rank == 3
     assert big.entropy == pytest.approx(small.entropy) and math.isfinite(big.entropy)
     assert geometric_measure(values) == pytest.approx(geometric_measure(scaled))
+
+
+def test_spectrum_input_checks():
+    net = convac(balanced(4), M=2, width=2)
+    with pytest.raises(PartitionError, match="fixed legs \\[0\\] are also on a side"):
+        schmidt_spectrum(net, [0, 1], fixed={0: 1})
+    with pytest.raises(SpectrumError, match=">= 0"):
+        entanglement(np.array([-1.0, 0.5]))
+    with pytest.raises(SpectrumError, match="array of singular values"):
+        entanglement("abc")
+    sym = TensorNetwork()
+    sym.add_tensor("T", (2, 2), ("a", "b"))
+    with pytest.raises(SymbolicTensorError):
+        schmidt_spectrum(sym, ["a"], method="gram")
+
+
+def test_gram_handles_cuts_of_many_trivial_legs_and_caps_the_count():
+    import builders
+    from builders import ModeTree
+    s = schmidt_spectrum(builders.deep_convac(256, M=2, widths=1), "left-right", method="gram")
+    assert len(s) == 1 and s[0] > 0  # a cut of 64+ size-1 indices: numpy's 64-axis limit must not bite
+    net = builders.mixed(ModeTree.balanced(4), ModeTree.interleaved(4), 2, 4)
+    g = schmidt_spectrum(net, "odd-even", method="gram", full=True)
+    assert g.shape[0] > 4 and len(g.values) == 4  # at most min(dim A, dim B) = 4 values

@@ -175,3 +175,9 @@ def test_dtype_float32():
 def test_bad_input_raises_build_errors_naming_the_value(make, error, match):
     with pytest.raises(error, match=match):
         make()
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, "x", True])
+def test_bad_seed_is_a_build_error(seed):
+    with pytest.raises(BuildError, match="seed must be a non-negative int"):
+        builders.deep_convac(8, M=2, widths=2, seed=seed)

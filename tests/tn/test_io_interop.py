@@ -44,9 +44,11 @@ def test_sum_round_trip_keeps_sharing(tmp_path):
     a.add_tensor("W", W, ("i", "j"))
     b.add_tensor("W", W, ("i", "k"))
     b.add_tensor("D", np.eye(3) * 2, ("k", "j"))
-    NetworkSum([a, b]).save(tmp_path / "s.tnet")
+    total = NetworkSum([a, b], name="mix")
+    total.metadata = {"builder": "mixed", "mixture_nodes": [(0, 1)]}
+    total.save(tmp_path / "s.tnet")
     back = NetworkSum.load(tmp_path / "s.tnet")
-    assert isinstance(back, NetworkSum)
+    assert isinstance(back, NetworkSum) and back.name == "mix" and back.metadata == total.metadata
     assert back.terms[0].data("W") is back.terms[1].data("W")
     assert np.allclose(back.to_dense(), 3 * W)
 
