@@ -247,4 +247,4 @@ def test_auto_finds_the_cheap_full_tensor_path_of_a_tree():
             net.add_tensor(("W", level, j), (4, 4 if level < 4 else 1), (("h", level, j), up))
     net.set_output(tuple(range(16)) + ("y",))
     assert net.cost(optimize="greedy").flops == 437328
-    assert 269520 <= net.cost().flops <= 269520 * 1.01
+    assert net.cost().flops <= 269520 * 1.01
