@@ -138,6 +138,8 @@ def load(path):
             return _network_from_record(doc, zf, cache)
     except FileNotFoundError:
         raise SerializationError(f"no such file: {path!s}") from None
+    except OSError as exc:  # a directory, no permission, ...
+        raise SerializationError(f"cannot read {path!s}: {exc.strerror or exc}") from None
     except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, ValueError) as exc:
         if isinstance(exc, SerializationError):
             raise

@@ -328,7 +328,7 @@ class TensorNetwork:
         """
         legs, mats = self._features(features, legs)
         self._check_batch_index(batch_index)
-        plan = self._tree_plan(legs, method)
+        plan = self._tree_plan(legs, method, optimize)
         if plan is not None:
             arrays = self.arrays()
             itemsize = np.result_type(self.dtype, mats[0]).itemsize
@@ -343,7 +343,7 @@ class TensorNetwork:
         if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 0:
             raise SettingError(f"batch size must be a non-negative int, got {batch!r}")
         itemsize = _itemsize(dtype if dtype is not None else self.dtype)
-        plan = self._tree_plan(legs, method)
+        plan = self._tree_plan(legs, method, optimize)
         if plan is not None:
             return plan.cost(batch, itemsize)
         shapes = [(batch, self._sizes[leg]) for leg in legs]
@@ -368,8 +368,11 @@ class TensorNetwork:
         if batch_index in self._sizes:
             raise DuplicateIndexError(f"batch index {batch_index!r} is already an index of the network")
 
-    def _tree_plan(self, legs, method):
+    def _tree_plan(self, legs, method, optimize="auto"):
         """The level-batched plan for ``legs`` under ``method``, or None for the einsum route."""
+        if isinstance(optimize, str) and optimize not in contraction.optimizer_names():
+            raise OptimizeError(f"unknown optimizer {optimize!r}; valid names: "
+                                f"{', '.join(contraction.optimizer_names())}")
         if method not in ("auto", "tree", "einsum"):
             raise OptimizeError(f"evaluate method must be 'auto', 'tree' or 'einsum', not {method!r}")
         if method == "einsum":

@@ -45,6 +45,8 @@ def test_bad_input_raises_a_specific_error_and_loses_nothing(action, exc, messag
 def test_load_errors(tmp_path):
     with pytest.raises(errors.SerializationError, match="no such file"):
         TensorNetwork.load(tmp_path / "missing.tnet")
+    with pytest.raises(errors.SerializationError, match="cannot read"):
+        TensorNetwork.load(tmp_path)  # a directory
     bad = tmp_path / "bad.tnet"
     bad.write_text("not a zip")
     with pytest.raises(errors.SerializationError, match="cannot read"):
@@ -110,6 +112,8 @@ def test_empty_network_bad_dtype_and_unknown_optimizer_on_one_tensor():
         net.cost(dtype="foo")
     with pytest.raises(errors.OptimizeError, match="unknown optimizer 'bogus'"):
         net.contract(optimize="bogus")
+    with pytest.raises(errors.OptimizeError, match="unknown optimizer 'bogus'"):
+        matrix_tree().evaluate(np.ones((2, 3, 2)), optimize="bogus")  # also where the tree executor runs
 
 
 def test_changing_the_natural_path_changes_the_plan():
