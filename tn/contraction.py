@@ -31,6 +31,13 @@ def optimizer_names() -> tuple:
     return tuple(sorted(oe_paths._PATH_OPTIONS)) + _EXTRA_NAMES
 
 
+def check_optimizer(optimize):
+    """Raise :class:`OptimizeError` for an optimizer *name* that is not one of :func:`optimizer_names`."""
+    if isinstance(optimize, str) and optimize not in optimizer_names():
+        raise OptimizeError(f"unknown optimizer {optimize!r}; valid names: {', '.join(optimizer_names())}, "
+                            "an opt_einsum PathOptimizer / cotengra optimizer object, or an explicit path")
+
+
 def symbols_for(inputs, output):
     """Map arbitrary hashable index labels to einsum symbols (no 52-letter limit)."""
     table = {}
@@ -71,10 +78,9 @@ def _check_path(path, n):
 
 def find_path(inputs, output, size_dict, optimize="auto", natural_path=None):
     """A linear-format path for the contraction; see the module docstring for ``optimize``."""
+    check_optimizer(optimize)
     n = len(inputs)
     if n <= 1 and not _is_explicit_path(optimize):
-        if isinstance(optimize, str) and optimize not in optimizer_names():
-            raise OptimizeError(f"unknown optimizer {optimize!r}; valid names: {', '.join(optimizer_names())}")
         return [(0,)] if n == 1 else []
     if _is_explicit_path(optimize):
         path = [tuple(s) for s in optimize]
@@ -85,16 +91,9 @@ def find_path(inputs, output, size_dict, optimize="auto", natural_path=None):
             raise OptimizeError("optimize='natural' but this network carries no natural path")
         return [tuple(s) for s in natural_path]
     if isinstance(optimize, str) and optimize.startswith("cotengra"):
-        if optimize not in _EXTRA_NAMES:
-            raise OptimizeError(f"unknown optimizer {optimize!r}; valid names: {', '.join(optimizer_names())}")
         optimize = _cotengra_optimizer(optimize)
     if isinstance(optimize, str):
-        try:
-            fn = oe_paths.get_path_fn(optimize)
-        except (KeyError, NotImplementedError):
-            raise OptimizeError(
-                f"unknown optimizer {optimize!r}; valid names: {', '.join(optimizer_names())}, "
-                "an opt_einsum PathOptimizer / cotengra optimizer object, or an explicit path") from None
+        fn = oe_paths.get_path_fn(optimize)
     elif callable(optimize):
         fn = optimize
     else:

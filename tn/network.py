@@ -154,8 +154,8 @@ class TensorNetwork:
 
     def _check_open(self, legs, what):
         """``legs`` checked to be distinct open legs (only open legs can be fed or split)."""
-        legs = self._check_inds(legs, what)
-        inner = [leg for leg in legs if leg not in set(self.output)]
+        legs, output = self._check_inds(legs, what), set(self.output)
+        inner = [leg for leg in legs if leg not in output]
         if inner:
             raise UnknownIndexError(f"{what} {inner!r} are not open legs (open legs: {self.output[:8]!r}"
                                     f"{'...' if len(self.output) > 8 else ''})")
@@ -359,7 +359,8 @@ class TensorNetwork:
         fed = self.copy()
         for leg, mat in zip(legs, features):
             fed.add_tensor(("feature", leg), mat, (batch_index, leg))
-        fed._output = (batch_index, *(i for i in self.output if i not in set(legs)))
+        fed_legs = set(legs)
+        fed._output = (batch_index, *(i for i in self.output if i not in fed_legs))
         if self._natural_path is not None:
             fed._natural_path = _feed_path(self._natural_path, len(self), legs, self._where, self.tensor_names)
         return fed
@@ -370,9 +371,7 @@ class TensorNetwork:
 
     def _tree_plan(self, legs, method, optimize="auto"):
         """The level-batched plan for ``legs`` under ``method``, or None for the einsum route."""
-        if isinstance(optimize, str) and optimize not in contraction.optimizer_names():
-            raise OptimizeError(f"unknown optimizer {optimize!r}; valid names: "
-                                f"{', '.join(contraction.optimizer_names())}")
+        contraction.check_optimizer(optimize)  # the tree route ignores it, but a typo is still an error
         if method not in ("auto", "tree", "einsum"):
             raise OptimizeError(f"evaluate method must be 'auto', 'tree' or 'einsum', not {method!r}")
         if method == "einsum":
@@ -393,17 +392,13 @@ class TensorNetwork:
             if len(mats) != len(legs):
                 raise ShapeError(f"evaluate got {len(mats)} feature matrices for {len(legs)} legs")
         legs = self._check_open(legs, "evaluate legs")
+        if not legs:
+            raise ShapeError("evaluate needs at least one leg to feed")
         if isinstance(mats, np.ndarray):  # one stacked array: check it whole, no per-leg work
-            sizes = {self._sizes[leg] for leg in legs}
-            if sizes == {mats.shape[2]} and mats.dtype.kind in "fc":
-                if not legs:
-                    raise ShapeError("evaluate needs at least one leg to feed")
+            if {self._sizes[leg] for leg in legs} == {mats.shape[2]} and mats.dtype.kind in "fc":
                 return legs, mats
             mats = list(mats)
-        mats = [self._feature_matrix(leg, m, mats[0]) for leg, m in zip(legs, mats)]
-        if not mats:
-            raise ShapeError("evaluate needs at least one leg to feed")
-        return legs, mats
+        return legs, [self._feature_matrix(leg, m, mats[0]) for leg, m in zip(legs, mats)]
 
     def _feature_matrix(self, leg, mat, first):
         mat = _as_array(mat, ("feature", leg), False)
