@@ -202,15 +202,16 @@ def _stacked_factor(sides, keys, legs, optimize, memory_limit):
     The block Gram matrix L^H L has blocks L_s^H L_t, each one network contraction of term s's side
     (conjugated) with term t's side over the input legs. Blocks are rescaled to a common scale.
     """
+    dims = [math.prod(side.size(k) for k in key) for side, key in zip(sides, keys)]
     blocks, logs = {}, [None] * len(sides)
     for s, bra in enumerate(sides):
-        for t, ket in enumerate(sides):
-            blocks[s, t], log_bra, log_ket = _gram_matrix(bra, keys[s], legs, optimize, memory_limit, ket, keys[t])
-            logs[s], logs[t] = log_bra, log_ket
+        for t in range(s, len(sides)):  # L^H L is Hermitian: block (t, s) is block (s, t)^H
+            block, logs[s], logs[t] = _gram_matrix(bra, keys[s], legs, optimize, memory_limit, sides[t], keys[t])
+            blocks[s, t] = block.reshape(dims[s], dims[t])
+            blocks[t, s] = blocks[s, t].conj().T
     ref = max(logs)
-    dims = [math.prod(side.size(k) for k in key) for side, key in zip(sides, keys)]
-    gram = np.block([[blocks[s, t].reshape(dims[s], dims[t]) * math.exp(logs[s] + logs[t] - 2 * ref)
-                      for t in range(len(sides))] for s in range(len(sides))])
+    gram = np.block([[blocks[s, t] * math.exp(logs[s] + logs[t] - 2 * ref) for t in range(len(sides))]
+                     for s in range(len(sides))])
     return _square_root(gram).conj().T, ref
 
 
@@ -310,13 +311,18 @@ def _r_factor(side, keys, legs):
     return r.reshape(len(r), -1), log_scale
 
 
+def _normalized(array):
+    """``(array / its largest |entry|, log of that scale)``: deep networks grow or shrink geometrically."""
+    scale = float(np.abs(array).max(initial=0.0)) or 1.0
+    return array / scale, math.log(scale)
+
+
 def _compress(matrix, shape):
     """(R reshaped to (rows, *shape), log of the scale divided out) for the QR of a (rows, cols) matrix."""
-    scale = float(np.abs(matrix).max(initial=0.0)) or 1.0
-    matrix = matrix / scale
+    matrix, log_scale = _normalized(matrix)
     if matrix.shape[0] > matrix.shape[1]:
         matrix = np.linalg.qr(matrix, mode="r")
-    return matrix.reshape(len(matrix), *shape), math.log(scale)
+    return matrix.reshape(len(matrix), *shape), log_scale
 
 
 def _gram_matrix(side, keys, legs, optimize, memory_limit, ket=None, ket_keys=None):
@@ -332,9 +338,8 @@ def _gram_matrix(side, keys, legs, optimize, memory_limit, ket=None, ket_keys=No
         log_scale = 0.0
         for name in network.tensor_names:
             data = network.data(name)
-            scale = float(np.abs(data).max(initial=0.0)) or 1.0
-            log_scale += math.log(scale)
-            array = (data.conj() if conj else data) / scale
+            array, log = _normalized(data.conj() if conj else data)
+            log_scale += log
             gram.add_tensor((tag, name), array, tuple(i if i in legs else (tag, i) for i in network.inds(name)))
         scales.append(log_scale)
     output = tuple(("bra", k) for k in keys) + tuple(("ket", k) for k in ket_keys)
