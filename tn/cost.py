@@ -82,12 +82,14 @@ def path_cost(inputs, output, size_dict, path, itemsize=8) -> ContractionCost:
     counts = Counter(i for t in operands for i in set(t))
     output = tuple(output)
     keep_always = set(output)
-    flops, peak = 0, sum(live)
-    largest, largest_inds = 0, ()
+    flops, total = 0, sum(live)
+    peak, largest, largest_inds = total, 0, ()
     for step in path:
         step = tuple(sorted(step, reverse=True))
         taken = [operands.pop(p) for p in step]
-        freed = sum(live.pop(p) for p in step)
+        taken_sizes = [live.pop(p) for p in step]
+        freed = sum(taken_sizes)
+        total -= freed
         joint = set().union(*map(set, taken))
         for t in taken:
             counts.subtract(set(t))
@@ -98,12 +100,13 @@ def path_cost(inputs, output, size_dict, path, itemsize=8) -> ContractionCost:
         flops += size_of(joint, size_dict)
         size = size_of(kept, size_dict)
         # numpy's tensordot may copy its operands into a transposed layout: count the larger one again
-        copies = max(size_of(t, size_dict) for t in taken) if len(taken) > 1 else 0
-        peak = max(peak, sum(live) + freed + size + copies)
+        copies = max(taken_sizes) if len(taken) > 1 else 0
+        peak = max(peak, total + freed + size + copies)
         if size > largest:
             largest, largest_inds = size, kept
         operands.append(kept)
         live.append(size)
+        total += size
         counts.update(set(kept))
     if len(operands) == 1 and operands[0] != output:
         # a single tensor left needs a final reduction / transpose to the output

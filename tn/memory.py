@@ -79,7 +79,9 @@ def check_bytes(nbytes, memory_limit, what, detail):
 
 
 def _human(nbytes: int) -> str:
+    if nbytes >= 2**1000:  # beyond float range: a power of two says enough
+        return f"2^{nbytes.bit_length() - 1} bytes"
     for unit, size in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
         if nbytes >= size:
-            return f"{nbytes:,} bytes = {nbytes / size:.3g} {unit}" if nbytes < 2**1000 else f"2^{nbytes.bit_length() - 1} bytes"
+            return f"{nbytes:,} bytes = {nbytes / size:.3g} {unit}"
     return f"{nbytes} bytes"
