@@ -8,13 +8,13 @@ the Schmidt number, entropies and the geometric measure; :func:`validate` puts b
 by side; ``tn-mincut`` (:mod:`analysis.cli`) does it all from the command line.
 """
 
-from .mincut import (FLOW_FUNCS, MinCutResult, flow_func_names, method_names, mincut, mincut_batch,
+from .bounds import (FLOW_FUNCS, MinCutResult, flow_func_names, method_names, mincut, mincut_batch,
                      register_method)
 from .partitions import Partition, balanced_partitions, make_partition, make_partitions, partition_names
-from .spectrum import Spectrum, schmidt_spectrum  # noqa: E402  (the function names shadow their modules)
-from .entanglement import Entanglement, entanglement  # noqa: E402
-from .validate import ValidationReport, validate  # noqa: E402
-from .draw import draw  # noqa: E402
+from .spectrum import Spectrum, schmidt_spectrum
+from .measures import Entanglement, entanglement
+from .validation import ValidationReport, validate
+from .drawing import draw
 
 __all__ = ["mincut", "mincut_batch", "MinCutResult", "register_method", "method_names", "flow_func_names",
            "FLOW_FUNCS", "Partition", "make_partition", "make_partitions", "balanced_partitions",

@@ -125,9 +125,9 @@ def _progress(items):
 
 def run(args) -> list:
     """Answer the queries: a list of JSON-ready dicts, one per partition."""
-    from .mincut import mincut
+    from .bounds import mincut
     from .partitions import balanced_partitions, make_partitions
-    from .validate import validate
+    from .validation import validate
     net = build_network(args)
     if args.all_balanced:
         parts = balanced_partitions(net)
@@ -147,7 +147,7 @@ def run(args) -> list:
             del row["B"]
         rows.append(row)
     if args.draw and rows:
-        from .draw import draw
+        from .drawing import draw
         first = parts[0] if isinstance(parts, list) else balanced_partitions(net)[0]
         draw(net, cut=mincut(net, first, method=args.method, flow_func=args.flow_func), path=args.draw)
     return rows
@@ -175,7 +175,7 @@ def main(argv=None) -> int:
 
 
 def _print(args, rows):
-    from .validate import dumps, format_table
+    from .report import dumps, format_table
     if args.json:
         print(dumps(rows))
         return

@@ -30,6 +30,7 @@ from math import comb
 import numpy as np
 
 from tn.errors import PartitionError, UnknownNameError
+from tn.registry import Registry
 
 MAX_BALANCED_N = 20
 
@@ -43,48 +44,62 @@ class Partition:
     B: tuple
 
 
-def _left_right(legs):
+PARTITIONS = Registry("partition", hint="or an explicit list of legs such as '0,1,2' or '0,1|2,3'")
+
+
+def register_partition(name, fn=None, *, arg=None, replace=False):
+    """Register a partition family ``fn(net, legs, value) -> legs of side A`` (``value``: the int after
+    ``name:`` when ``arg`` names it, e.g. ``arg="K"`` for ``"blocks:K"``, else None). Usable as a decorator."""
+    return PARTITIONS.register(name, fn, replace=replace, arg=arg)
+
+
+@register_partition("left-right")
+def _left_right(net, legs, value):
     return legs[: len(legs) // 2]
 
 
-def _odd_even(legs):
+@register_partition("odd-even")
+def _odd_even(net, legs, value):
     return legs[0::2]
 
 
-def _blocks(legs, k):
+@register_partition("blocks", arg="K")
+def _blocks(net, legs, k):
+    if k < 1:
+        raise PartitionError(f"partition 'blocks:{k}': block size must be >= 1")
     return tuple(leg for i, leg in enumerate(legs) if (i // k) % 2 == 0)
 
 
-def _random(legs, seed):
+@register_partition("random", arg="SEED")
+def _random(net, legs, seed):
+    if seed < 0:
+        raise PartitionError(f"partition 'random:{seed}': the seed must be >= 0")
     picks = np.random.default_rng(seed).choice(len(legs), len(legs) // 2, replace=False)
     return tuple(legs[i] for i in sorted(picks))
 
 
-_SIMPLE = {"left-right": _left_right, "odd-even": _odd_even}
-_PARAMETRIC = {"blocks": (_blocks, "K"), "random": (_random, "SEED")}
-
-
 def partition_names() -> tuple:
     """The names :func:`make_partition` understands (parametric ones shown with their argument)."""
-    return (*_SIMPLE, *(f"{k}:{arg}" for k, (_, arg) in _PARAMETRIC.items()))
+    return tuple(name if PARTITIONS.info(name)["arg"] is None else f"{name}:{PARTITIONS.info(name)['arg']}"
+                 for name in PARTITIONS.names())
 
 
-def _named(name: str, legs: tuple) -> tuple:
-    if name in _SIMPLE:
-        return _SIMPLE[name](legs)
+def _named(name: str, legs: tuple, net=None) -> tuple:
     head, sep, arg = name.partition(":")
-    if sep and head in _PARAMETRIC:
+    if head not in PARTITIONS:
+        raise UnknownNameError(f"unknown partition {name!r}; valid names: {', '.join(partition_names())}, "
+                               "or an explicit list of legs such as '0,1,2' or '0,1|2,3'")
+    takes = PARTITIONS.info(head)["arg"]
+    if (takes is None) == bool(sep):
+        raise PartitionError(f"partition {name!r}: " + (f"{head!r} takes no argument" if takes is None else
+                                                        f"write it as '{head}:{takes}'"))
+    value = None
+    if takes is not None:
         try:
             value = int(arg)
         except ValueError:
-            raise PartitionError(f"partition {name!r}: {_PARAMETRIC[head][1]} must be an integer, got {arg!r}") from None
-        if head == "blocks" and value < 1:
-            raise PartitionError(f"partition {name!r}: block size must be >= 1")
-        if head == "random" and value < 0:
-            raise PartitionError(f"partition {name!r}: the seed must be >= 0")
-        return _PARAMETRIC[head][0](legs, value)
-    raise UnknownNameError(f"unknown partition {name!r}; valid names: {', '.join(partition_names())}, "
-                           "or an explicit list of legs such as '0,1,2' or '0,1|2,3'")
+            raise PartitionError(f"partition {name!r}: {takes} must be an integer, got {arg!r}") from None
+    return tuple(PARTITIONS.get(head)(net, legs, value))
 
 
 def _token(text: str):
@@ -187,7 +202,7 @@ def make_partition(net, spec, B=None) -> Partition:
         else:
             if len(legs) < 2:
                 raise PartitionError(f"named partition {spec!r} needs at least 2 input legs, the network has {len(legs)}")
-            name, spec = spec, _named(spec, legs)
+            name, spec = spec, _named(spec, legs, net)
     elif B is None and isinstance(spec, tuple) and len(spec) == 2 and all(
             isinstance(s, (list, tuple, set, frozenset)) for s in spec):
         spec, B = spec
@@ -233,4 +248,4 @@ def balanced_partitions(net) -> list:
 
 
 __all__ = ["Partition", "make_partition", "make_partitions", "validate_partition", "balanced_partitions",
-           "partition_names", "parse_legs"]
+           "partition_names", "parse_legs", "PARTITIONS", "register_partition"]

@@ -35,14 +35,16 @@ import opt_einsum
 
 from tn import NetworkSum, TensorNetwork
 from tn.contraction import equation, find_path, symbols_for
-from tn.errors import PartitionError, SpectrumError, SymbolicTensorError, UnknownNameError
+from tn.errors import PartitionError, SpectrumError, SymbolicTensorError
+from tn.netsum import terms_of
+from tn.registry import Registry
 
-from .mincut import mincut
+from .bounds import mincut
 from .partitions import make_partition
 
 DENSE_MAX_ENTRIES = 2**22
 GRAM_MAX_DIM = 2048
-METHODS = ("auto", "dense", "gram")
+SPECTRUM_METHODS = Registry("spectrum method", extra=("auto",))
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,7 @@ def project(net, fixed: dict):
 
 
 def schmidt_spectrum(net, A, B=None, method="auto", *, fixed=None, full=False, gram_max_dim=GRAM_MAX_DIM,
-                     dense_max_entries=DENSE_MAX_ENTRIES, optimize="auto", memory_limit=None):
+                     dense_max_entries=DENSE_MAX_ENTRIES, optimize="auto", memory_limit=None, cut=None):
     """Singular values (descending) of the matricization [T]_{A,B}.
 
     Parameters
@@ -115,6 +117,8 @@ def schmidt_spectrum(net, A, B=None, method="auto", *, fixed=None, full=False, g
         Limits used by ``"auto"``; ``gram_max_dim`` also bounds ``"gram"``.
     optimize, memory_limit
         Passed to the core's contraction (memory guard included).
+    cut : MinCutResult, optional
+        The min cut of this partition, if the caller has it (``"gram"`` splits along it instead of solving again).
 
     Examples
     --------
@@ -128,8 +132,8 @@ def schmidt_spectrum(net, A, B=None, method="auto", *, fixed=None, full=False, g
     >>> schmidt_spectrum(net, ["a"], method="gram", full=True).shape   # split along the bond "k"
     (2, 2)
     """
-    if method not in METHODS:
-        raise UnknownNameError(f"unknown spectrum method {method!r}; valid names: {', '.join(METHODS)}")
+    if not (isinstance(method, str) and method.lower() == "auto"):
+        method = SPECTRUM_METHODS.canonical(method)
     start = time.perf_counter()
     part = make_partition(net, A, B)
     chosen = set(part.A) | set(part.B)
@@ -143,12 +147,10 @@ def schmidt_spectrum(net, A, B=None, method="auto", *, fixed=None, full=False, g
     if net.is_symbolic:
         raise SymbolicTensorError("a Schmidt spectrum needs numbers: this network has symbolic tensors "
                                   "(set_data() them first); its min-cut bound needs none")
-    if method == "auto":
+    if method.lower() == "auto":
         method = "dense" if entries <= dense_max_entries else "gram"
-    if method == "dense":
-        result = _dense(proj, part, optimize, memory_limit)
-    else:
-        result = _gram(proj, part, gram_max_dim, entries, optimize, memory_limit)
+    result = SPECTRUM_METHODS.get(method)(proj, part, cut, gram_max_dim=gram_max_dim, entries=entries,
+                                          optimize=optimize, memory_limit=memory_limit)
     result = Spectrum(result.values, result.method, result.shape, result.cut, time.perf_counter() - start)
     return result if full else result.values
 
@@ -157,17 +159,25 @@ def _entries(n: int) -> str:
     return f"{n:,}" if n < 2**40 else f"2^{math.log2(n):.4g}"
 
 
-def _dense(net, part, optimize, memory_limit) -> Spectrum:
+@SPECTRUM_METHODS.register("dense")
+def _dense(net, part, cut, *, optimize, memory_limit, **_) -> Spectrum:
     T = net.to_dense(order=part.A + part.B, optimize=optimize, memory_limit=memory_limit)
     rows = math.prod(net.size(i) for i in part.A)
     matrix = T.reshape(rows, -1)
     return Spectrum(np.linalg.svd(matrix, compute_uv=False), "dense", matrix.shape)
 
 
-def _gram(net, part, gram_max_dim, entries, optimize, memory_limit) -> Spectrum:
-    """Split every term along its own min cut; a sum's cut space is the direct sum of its terms'."""
-    terms = net.terms if isinstance(net, NetworkSum) else [net]
-    splits = [_split(t, part, mincut(t, part.A, part.B)) for t in terms]
+@SPECTRUM_METHODS.register("gram")
+def _gram(net, part, cut, *, gram_max_dim, entries, optimize, memory_limit) -> Spectrum:
+    """Split every term along its own min cut; a sum's cut space is the direct sum of its terms'.
+
+    ``cut`` (of the unprojected network, its ``terms`` for a sum) is reused when given, else solved here.
+    """
+    terms = terms_of(net)
+    if cut is not None and (set(cut.A), set(cut.B)) != (set(part.A), set(part.B)):
+        raise PartitionError(f"the cut given is for A={list(cut.A)!r}, not for partition {part.name!r}")
+    cuts = (cut.terms or (cut,)) if cut is not None else [mincut(t, part) for t in terms]
+    splits = [_split(t, part, c) for t, c in zip(terms, cuts)]
     dims = [math.prod(t.size(k) for k in cut_legs) for t, (_, _, cut_legs) in zip(terms, splits)]
     cut_legs = tuple(k for _, _, legs in splits for k in legs)
     if sum(dims) > gram_max_dim:
@@ -239,8 +249,15 @@ def _split(net, part, cut):
         return bool(where & a_side) and bool(where & b_side)
 
     cut_legs = [k for k in cut.cut if effective(k)]
+    # tensors the cut did not see (the one-hots of fixed legs, added by project()) go to every side they touch:
+    # a one-hot slices its index, so each side may carry its own copy
+    placed = a_side | b_side
+    extra = [name for name in net.tensor_names if name not in placed]
     nets = []
     for mine, legs, other_legs in ((cut.sides[0], A, B), (cut.sides[1], B, A)):
+        mine = list(mine)
+        inds = {i for name in mine for i in net.inds(name)}
+        mine += [name for name in extra if inds.intersection(net.inds(name))]
         side = TensorNetwork()
         relabel = {k: ("cut", k) for k in cut_legs if k not in legs}
         for name in mine:
@@ -354,4 +371,4 @@ def _square_root(gram):
     return v[:, keep] * np.sqrt(w[keep])
 
 
-__all__ = ["schmidt_spectrum", "Spectrum", "project", "DENSE_MAX_ENTRIES", "GRAM_MAX_DIM"]
+__all__ = ["schmidt_spectrum", "Spectrum", "project", "DENSE_MAX_ENTRIES", "GRAM_MAX_DIM", "SPECTRUM_METHODS"]

@@ -19,16 +19,19 @@ is a power of two, else accurate to ~1e-12 relative).
 from __future__ import annotations
 
 import math
+import weakref
 
 import numpy as np
 
-from .flowgraph import CutGraph, CutProblem, product
+from tn.unionfind import UnionFind
+
+from .cutgraph import CutGraph, CutProblem, product
 
 _A, _B, _CUT = 0, 1, 2
 
 
 class TreeDP:
-    """The compiled rooted forest of a :class:`~analysis.flowgraph.CutGraph` (use :meth:`compile`).
+    """The compiled rooted forest of a :class:`~analysis.cutgraph.CutGraph` (use :meth:`compile`).
 
     Node ids: tensors ``0..nt-1`` as in the cut graph, hyperedge j is node ``nt + j``.
     """
@@ -45,19 +48,11 @@ class TreeDP:
         nt, nh = len(graph.tensors), len(graph.hyperedges)
         n = nt + nh
         adj = [[] for _ in range(n)]
-        link = list(range(n))
-
-        def find(x):
-            while link[x] != x:
-                link[x] = link[link[x]]
-                x = link[x]
-            return x
+        uf = UnionFind(range(n))
 
         def connect(u, v, weight, labels):
-            ru, rv = find(u), find(v)
-            if ru == rv:
+            if not uf.union(u, v):
                 return False
-            link[ru] = rv
             adj[u].append((v, weight, labels))
             adj[v].append((u, weight, labels))
             return True
@@ -256,4 +251,15 @@ class TreeDP:
         return out
 
 
-__all__ = ["TreeDP"]
+_COMPILED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def tree_dp(graph: CutGraph):
+    """The compiled :class:`TreeDP` of ``graph``, or None when it has a cycle (cached per graph)."""
+    hit = _COMPILED.get(graph)
+    if hit is None:
+        hit = _COMPILED[graph] = TreeDP.compile(graph) or False
+    return hit or None
+
+
+__all__ = ["TreeDP", "tree_dp"]

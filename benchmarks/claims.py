@@ -34,7 +34,7 @@ import common  # noqa: E402  (benchmarks/common.py)
 
 import analysis  # noqa: E402
 import builders  # noqa: E402
-from analysis.entanglement import entanglement  # noqa: E402
+from analysis.measures import entanglement  # noqa: E402
 from analysis.spectrum import Spectrum, schmidt_spectrum  # noqa: E402
 from builders import ModeTree  # noqa: E402
 from tn import TensorNetwork  # noqa: E402

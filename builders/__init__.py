@@ -17,10 +17,10 @@ True
 
 from . import reference
 from .compiler import get_params, param_names, set_params, tree_of
-from .convac import convac, deep_convac, shallow_convac
+from .convacs import convac, deep_convac, shallow_convac
 from .dilated import dilated_convnet, dilated_params
 from .linear import balanced_factors, deep_linear, tensor_train
-from .mixed import mixed, mixed_dilated
+from .mixtures import mixed, mixed_dilated
 from .modetree import ModeTree
 from .reference import reference_forward
 from .registry import available, get

@@ -23,8 +23,9 @@ from opt_einsum import paths as oe_paths
 
 from tn import NetworkSum, TensorNetwork
 from tn.errors import BuildError, WidthError
+from tn.netsum import terms_of
 
-from .init import calibrate, check_init, random_matrix, rng_for
+from .init import INITS, calibrate, check_init, random_matrix, rng_for
 from .modetree import ModeTree
 
 CLASS_LEG = "y"
@@ -73,7 +74,7 @@ def fill_params(spec, init="gaussian", seed=0, dtype=np.float64, given=None):
     Keys shared by nodes of different shapes raise :class:`~tn.errors.WidthError`. Drawn Gaussian or
     orthonormal weights are calibrated (:mod:`builders.init`).
     """
-    check_init(init)
+    init = check_init(init)
     rng = rng_for(seed)
     owner = {}
     for v in spec.tree.nodes:
@@ -92,7 +93,7 @@ def fill_params(spec, init="gaussian", seed=0, dtype=np.float64, given=None):
             spec.params[key] = array
         else:
             spec.params[key] = random_matrix(spec.shape(v), init, rng, dtype)
-    if given is None and init != "integer":
+    if given is None and INITS.info(init)["calibrate"]:
         calibrate(spec.tree, spec.M, spec.params, spec.keys, rng)
     return spec
 
@@ -149,12 +150,8 @@ def from_json(x):
     return tuple(from_json(e) for e in x) if isinstance(x, list) else x
 
 
-def _terms(net):
-    return net.terms if isinstance(net, NetworkSum) else [net]
-
-
 def _require_built(net):
-    for t in _terms(net):
+    for t in terms_of(net):
         if "tree" not in t.metadata or "params" not in t.metadata:
             raise BuildError(f"{t!r} was not made by a builder (its metadata has no 'tree'/'params')")
 
@@ -179,7 +176,7 @@ def param_names(net) -> dict:
     """Parameter key -> list of the tensor names holding it (over all terms of a sum)."""
     _require_built(net)
     out = {}
-    for t in _terms(net):
+    for t in terms_of(net):
         for name, key in t.metadata["params"]:
             names = out.setdefault(from_json(key), [])
             if from_json(name) not in names:
@@ -197,7 +194,7 @@ def get_params(net) -> dict:
     >>> sorted(builders.get_params(net))
     [('level', 0), ('level', 1), ('level', 2)]
     """
-    terms = _terms(net)
+    terms = terms_of(net)
     out = {}
     for key, names in param_names(net).items():
         holder = next(t for t in terms if names[0] in t)
@@ -213,6 +210,6 @@ def set_params(net, params):
         raise BuildError(f"unknown parameter key(s) {unknown!r}; the network has {sorted(map(repr, keyed))}")
     for key, array in params.items():
         for name in keyed[key]:
-            for t in _terms(net):
+            for t in terms_of(net):
                 if name in t:
                     t.set_data(name, array)

@@ -10,7 +10,7 @@ from tn import NetworkSum
 from tn.errors import BuildError, TreeError, WidthError
 
 from .compiler import TreeSpec, compile_tree, default_names, fill_params, get_params
-from .convac import check_size, resolve_widths
+from .convacs import check_size, resolve_widths
 from .modetree import ModeTree
 
 

@@ -22,8 +22,9 @@ from __future__ import annotations
 import numpy as np
 
 from tn.errors import BuildError
+from tn.registry import Registry
 
-INITS = ("gaussian", "orthonormal", "integer")
+INITS = Registry("init")
 PROBE_BATCH = 32
 
 
@@ -37,21 +38,36 @@ def rng_for(seed):
         raise BuildError(f"seed must be a non-negative int, got {seed!r}") from None
 
 
+@INITS.register("gaussian", calibrate=True)
+def gaussian(shape, rng):
+    """Independent standard normal entries."""
+    return rng.standard_normal(shape)
+
+
+@INITS.register("orthonormal", calibrate=True)
+def orthonormal(shape, rng):
+    """Orthonormal columns (or rows, for a wide matrix), Haar distributed."""
+    a = rng.standard_normal(shape)
+    q, r = np.linalg.qr(a if shape[0] >= shape[1] else a.T)
+    q = q * np.sign(np.diag(r))  # the Haar-distributed choice of signs
+    return q if shape[0] >= shape[1] else q.T
+
+
+@INITS.register("integer", calibrate=False)
+def integer(shape, rng):
+    """Small integers in [-3, 3] (exact arithmetic)."""
+    return rng.integers(-3, 4, size=shape)
+
+
 def check_init(init):
     if init not in INITS:
-        raise BuildError(f"init={init!r} is not one of {', '.join(map(repr, INITS))}")
+        raise BuildError(f"init={init!r} is not one of {', '.join(map(repr, INITS.names()))}")
+    return INITS.canonical(init)
 
 
 def random_matrix(shape, init, rng, dtype):
-    """One (n_in, n_out) matrix drawn by ``init`` (uncalibrated)."""
-    if init == "integer":
-        return rng.integers(-3, 4, size=shape).astype(dtype)
-    a = rng.standard_normal(shape)
-    if init == "orthonormal":
-        q, r = np.linalg.qr(a if shape[0] >= shape[1] else a.T)
-        q = q * np.sign(np.diag(r))  # the Haar-distributed choice of signs
-        a = q if shape[0] >= shape[1] else q.T
-    return a.astype(dtype)
+    """One (n_in, n_out) matrix drawn by ``init`` (uncalibrated); ``init`` is a name in :data:`INITS`."""
+    return np.asarray(INITS.get(init)(shape, rng)).astype(dtype)
 
 
 def calibrate(tree, M, weights, keys, rng):

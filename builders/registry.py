@@ -3,17 +3,21 @@
 Every builder takes the structure first (a tree, or N), then ``M`` and widths, then ``classes``,
 and keyword-only ``seed`` / ``init`` / ``dtype``; it returns a :class:`tn.TensorNetwork` (or a
 :class:`tn.NetworkSum` for mixed decompositions) whose ``metadata["builder"]`` is its name.
+:data:`BUILDERS` is a :class:`tn.registry.Registry`: add your own with ``BUILDERS.register(name, fn)``.
 """
 
 from __future__ import annotations
 
-from tn.errors import UnknownNameError
+from tn.registry import Registry
 
-from .convac import convac, deep_convac, shallow_convac
+from .convacs import convac, deep_convac, shallow_convac
 from .dilated import dilated_convnet
-from .mixed import mixed, mixed_dilated
+from .linear import deep_linear, tensor_train
+from .mixtures import mixed, mixed_dilated
 
-_BUILDERS = {f.__name__: f for f in (convac, shallow_convac, deep_convac, dilated_convnet, mixed, mixed_dilated)}
+BUILDERS = Registry("builder")
+for _fn in (convac, shallow_convac, deep_convac, dilated_convnet, mixed, mixed_dilated, deep_linear, tensor_train):
+    BUILDERS.register(_fn.__name__, _fn)
 
 
 def available() -> tuple:
@@ -23,9 +27,9 @@ def available() -> tuple:
     --------
     >>> import builders
     >>> builders.available()
-    ('convac', 'deep_convac', 'dilated_convnet', 'mixed', 'mixed_dilated', 'shallow_convac')
+    ('convac', 'deep_convac', 'deep_linear', 'dilated_convnet', 'mixed', 'mixed_dilated', 'shallow_convac', 'tensor_train')
     """
-    return tuple(sorted(_BUILDERS))
+    return tuple(sorted(BUILDERS.names()))
 
 
 def get(name):
@@ -37,7 +41,7 @@ def get(name):
     >>> builders.get("deep_convac")(8, M=2, widths=2).metadata["builder"]
     'deep_convac'
     """
-    try:
-        return _BUILDERS[name]
-    except (KeyError, TypeError):
-        raise UnknownNameError(f"unknown builder {name!r}; available: {', '.join(available())}") from None
+    return BUILDERS.get(name)
+
+
+__all__ = ["BUILDERS", "available", "get"]

@@ -13,7 +13,7 @@ def modules():
     for package in PACKAGES:
         yield package
         path = importlib.import_module(package).__path__
-        for info in pkgutil.iter_modules(path, package + "."):
+        for info in pkgutil.walk_packages(path, package + "."):
             if not info.name.endswith("__main__"):
                 yield info.name
 

@@ -20,22 +20,62 @@ from opt_einsum import paths as oe_paths
 
 from .cost import ContractionCost, path_cost
 from .errors import OptimizeError
+from .registry import Registry
 
-_EXTRA_NAMES = ("natural", "cotengra", "cotengra-hq")
 _CACHE_SIZE = 256
 AUTO_REFINE_MAX = 64  # "auto" adds a random-greedy search up to this many tensors
+
+OPTIMIZERS = Registry("optimizer", hint="or an opt_einsum PathOptimizer / cotengra optimizer object, or an "
+                                        "explicit path")
+# opt_einsum's documented strategy names (its own list is private); each is looked up through its public API
+for _name in ("auto", "auto-hq", "optimal", "branch-all", "branch-2", "branch-1", "greedy", "eager", "opportunistic",
+              "dp", "dynamic-programming", "random-greedy", "random-greedy-128"):
+    try:
+        OPTIMIZERS.register(_name, oe_paths.get_path_fn(_name), source="opt_einsum")
+    except KeyError:  # an older opt_einsum without this strategy
+        pass
+
+
+@OPTIMIZERS.register("natural", source="builder")
+def _natural(inputs, output, size_dict, memory_limit=None):
+    raise OptimizeError("optimize='natural' but this network carries no natural path")
+
+
+def _cotengra_path_fn(name, max_repeats, max_time=None):
+    def path_fn(inputs, output, size_dict, memory_limit=None):
+        try:
+            import cotengra as ctg
+        except ImportError as exc:
+            raise OptimizeError(f"optimize={name!r} needs the optional extra: pip install 'tn-engine[cotengra]'") \
+                from exc
+        opt = ctg.HyperOptimizer(max_repeats=max_repeats, max_time=max_time, progbar=False)
+        return opt(inputs, output, size_dict, memory_limit)
+    path_fn.__name__ = name
+    return path_fn
+
+
+for _name, _repeats, _time in (("cotengra", 32, None), ("cotengra-hq", 128, 30)):
+    _fn = _cotengra_path_fn(_name, _repeats, _time)
+    OPTIMIZERS.register(_name, _fn, source="cotengra (optional)")
+    try:  # also reachable as opt_einsum.contract(..., optimize="cotengra")
+        oe_paths.get_path_fn(_name)
+    except KeyError:
+        oe_paths.register_path_fn(_name, _fn)
 
 
 def optimizer_names() -> tuple:
     """Every optimizer name ``optimize=`` accepts."""
-    return tuple(sorted(oe_paths._PATH_OPTIONS)) + _EXTRA_NAMES
+    return OPTIMIZERS.names()
 
 
 def check_optimizer(optimize):
-    """Raise :class:`OptimizeError` for an optimizer *name* that is not one of :func:`optimizer_names`."""
-    if isinstance(optimize, str) and optimize not in optimizer_names():
-        raise OptimizeError(f"unknown optimizer {optimize!r}; valid names: {', '.join(optimizer_names())}, "
-                            "an opt_einsum PathOptimizer / cotengra optimizer object, or an explicit path")
+    """``optimize`` with a name in its registered spelling; :class:`OptimizeError` for an unknown name."""
+    if isinstance(optimize, str):
+        if optimize not in OPTIMIZERS:
+            raise OptimizeError(f"unknown optimizer {optimize!r}; valid names: {', '.join(optimizer_names())}, "
+                                "an opt_einsum PathOptimizer / cotengra optimizer object, or an explicit path")
+        return OPTIMIZERS.canonical(optimize)
+    return optimize
 
 
 def symbols_for(inputs, output):
@@ -50,16 +90,6 @@ def symbols_for(inputs, output):
 
 def equation(inputs, output, table) -> str:
     return ",".join("".join(table[i] for i in t) for t in inputs) + "->" + "".join(table[i] for i in output)
-
-
-def _cotengra_optimizer(name):
-    try:
-        import cotengra as ctg
-    except ImportError as exc:
-        raise OptimizeError(f"optimize={name!r} needs the optional extra: pip install 'tn-engine[cotengra]'") from exc
-    if name == "cotengra":
-        return ctg.HyperOptimizer(max_repeats=32, progbar=False)
-    return ctg.HyperOptimizer(max_repeats=128, max_time=30, progbar=False)
 
 
 def _is_explicit_path(optimize) -> bool:
@@ -78,7 +108,7 @@ def _check_path(path, n):
 
 def find_path(inputs, output, size_dict, optimize="auto", natural_path=None):
     """A linear-format path for the contraction; see the module docstring for ``optimize``."""
-    check_optimizer(optimize)
+    optimize = check_optimizer(optimize)
     n = len(inputs)
     if n <= 1 and not _is_explicit_path(optimize):
         return [(0,)] if n == 1 else []
@@ -86,14 +116,10 @@ def find_path(inputs, output, size_dict, optimize="auto", natural_path=None):
         path = [tuple(s) for s in optimize]
         _check_path(path, n)
         return path
-    if isinstance(optimize, str) and optimize == "natural":
-        if natural_path is None:
-            raise OptimizeError("optimize='natural' but this network carries no natural path")
+    if optimize == "natural" and natural_path is not None:
         return [tuple(s) for s in natural_path]
-    if isinstance(optimize, str) and optimize.startswith("cotengra"):
-        optimize = _cotengra_optimizer(optimize)
     if isinstance(optimize, str):
-        fn = oe_paths.get_path_fn(optimize)
+        fn = OPTIMIZERS.get(optimize)
     elif callable(optimize):
         fn = optimize
     else:
@@ -116,6 +142,7 @@ def best_path(inputs, output, size_dict, optimize="auto", natural_path=None, ite
     contractions than plain greedy (e.g. 0.62x the FLOPs for a 31-tensor HT network) in ~20 ms, once
     per structure; and the network's natural path. An explicit path is taken as given.
     """
+    optimize = check_optimizer(optimize)
     path = find_path(inputs, output, size_dict, optimize, natural_path)
     candidates = [path_cost(inputs, output, size_dict, path, itemsize)]
     explicit = _is_explicit_path(optimize) or (isinstance(optimize, str) and optimize == "natural")
@@ -211,4 +238,4 @@ def cache_info() -> dict:
     return PLANS.info()
 
 
-__all__ = ["ContractionCost", "find_path", "best_path", "get_plan", "cache_info", "optimizer_names", "PLANS"]
+__all__ = ["ContractionCost", "find_path", "best_path", "get_plan", "cache_info", "optimizer_names", "OPTIMIZERS", "PLANS"]

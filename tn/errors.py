@@ -33,6 +33,10 @@ class UnknownIndexError(StructureError, KeyError):
         return Exception.__str__(self)
 
 
+class DuplicateNameError(TNError, ValueError):
+    """A registry already holds this name (pass ``replace=True`` to replace it)."""
+
+
 class UnknownTensorError(StructureError, KeyError):
     """A tensor was named that the network does not have."""
 

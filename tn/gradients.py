@@ -39,6 +39,7 @@ import opt_einsum
 from . import contraction, memory
 from .cost import size_of
 from .errors import ShapeError, StructureError, UnknownTensorError
+from .netsum import terms_of
 
 _PROGRAMS = contraction.PlanCache(maxsize=64)
 
@@ -101,12 +102,9 @@ def _program(net, output, path):
     return _PROGRAMS.get((net.structure_key(), tuple(output), tuple(map(tuple, path))), build)
 
 
-def _terms(net):
-    return list(net.terms) if hasattr(net, "terms") else [net]
-
 
 def _wanted(net, wrt):
-    known = set().union(*(t.tensor_names for t in _terms(net)))
+    known = set().union(*(t.tensor_names for t in terms_of(net)))
     names = known if wrt is None else set(wrt)
     unknown = names - known
     if unknown:
@@ -193,7 +191,7 @@ def value_and_grad(net, loss_fn, output=None, optimize="auto", memory_limit=None
     >>> np.allclose(grads["A"], (A @ B) @ B.T)
     True
     """
-    terms = _terms(net)
+    terms = terms_of(net)
     output = tuple(net.output if output is None else output)
     wanted = _wanted(net, wrt)
     runs = [_forward(t, output, optimize, memory_limit) for t in terms]

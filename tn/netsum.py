@@ -117,3 +117,8 @@ def _sum(arrays):
             raise ShapeError(f"terms contract to shapes {total.shape} and {a.shape}")
         total = a if total is None else total + a
     return total
+
+
+def terms_of(net) -> list:
+    """The terms of a :class:`NetworkSum`, or ``[net]`` for a single network."""
+    return list(net.terms) if isinstance(net, NetworkSum) else [net]

@@ -7,7 +7,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from analysis import FLOW_FUNCS, mincut, mincut_batch, register_method
-from analysis.flowgraph import CutProblem, certified_bits, cut_graph, flow_graph, scaled_log2
+from analysis.cutgraph import CutProblem, cut_graph
+from analysis.flow import certified_bits, flow_graph, scaled_log2
+from analysis.treedp import tree_dp
 from analysis_nets import balanced, brute_force_bound, convac, flat, mirror, mps
 from tn import TensorNetwork
 from tn.errors import BoundViolationError, PartitionError, StructureError, UnknownNameError
@@ -80,7 +82,7 @@ def test_builders_networks_dp_equals_flow():
             builders.shallow_convac(8, M=2, Z=3), builders.dilated_convnet(8, M=2, widths=2),
             builders.convac(builders.ModeTree.random(10, seed=3), M=2, widths=3)]
     for net in nets:
-        assert cut_graph(net).tree() is not None
+        assert tree_dp(cut_graph(net)) is not None
         for part in ("left-right", "odd-even", "blocks:2", "random:1", "random:2"):
             assert mincut(net, part, method="tree").bound == mincut(net, part, method="flow").bound
 

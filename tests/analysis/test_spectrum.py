@@ -5,9 +5,9 @@ import pytest
 from hypothesis import given, settings
 
 from analysis import mincut
-from analysis.entanglement import entanglement, geometric_measure, renyi_entropy, schmidt_rank, von_neumann_entropy
+from analysis.measures import entanglement, geometric_measure, renyi_entropy, schmidt_rank, von_neumann_entropy
 from analysis.spectrum import schmidt_spectrum
-from analysis.validate import validate
+from analysis.validation import validate
 from analysis_nets import balanced, convac, flat, matricization_rank, mirror, mps
 from tn import TensorNetwork
 from tn.errors import (BoundViolationError, MemoryLimitError, PartitionError, SpectrumError, SymbolicTensorError,

@@ -15,7 +15,8 @@ STRUCTURE = {  # structure-first positional arguments of each builder
 
 
 def test_available_lists_every_builder():
-    assert builders.available() == tuple(sorted(STRUCTURE))
+    assert builders.available() == tuple(sorted([*STRUCTURE, "deep_linear", "tensor_train"]))
+    assert builders.get("Deep_Linear") is builders.deep_linear  # names are case-insensitive
 
 
 @pytest.mark.parametrize("name", sorted(STRUCTURE))

@@ -15,7 +15,7 @@ from tn import NetworkSum
 from tn.errors import BuildError, WidthError
 
 from .compiler import TreeSpec, compile_tree, fill_params, to_json
-from .convac import convac_spec
+from .convacs import convac_spec
 from .dilated import default_dilations, dilated_spec, tree_params
 from .modetree import ModeTree, as_node
 

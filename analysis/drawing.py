@@ -6,7 +6,8 @@ import networkx as nx
 
 from tn.errors import TNError
 
-from .flowgraph import cut_graph
+from .cutgraph import cut_graph
+from .treedp import tree_dp
 
 COLORS = {"A": "#4c72b0", "B": "#dd8452", "none": "#bbbbbb", "cut": "#c44e52"}
 
@@ -60,7 +61,7 @@ def draw(net, cut=None, path=None, ax=None, labels=False):
     except ImportError:
         raise TNError("draw needs matplotlib: pip install 'tn-engine[plot]'") from None
     g = cut_graph(net)
-    dp = g.tree()
+    dp = tree_dp(g)
     nt = len(g.tensors)
     G = nx.Graph()
     G.add_nodes_from(range(nt + len(g.hyperedges)))

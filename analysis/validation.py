@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import math
 import time
 from dataclasses import dataclass
 
 from tn.errors import BoundViolationError, SpectrumError
 
-from .entanglement import entanglement
-from .mincut import mincut
+from .bounds import mincut
+from .measures import entanglement
 from .partitions import make_partitions
+from .report import dumps, format_table
 from .spectrum import schmidt_spectrum
 
 
@@ -38,23 +37,6 @@ class ValidationRow:
                 "cut": list(self.cut), "method": self.method, "rank": self.rank, "gap": self.gap,
                 "tight": self.tight, "entropy": self.entropy, "spectrum_method": self.spectrum_method,
                 "seconds": self.seconds, "note": self.note}
-
-
-def dumps(rows, **kwargs) -> str:
-    """Strict JSON (RFC 8259 has no Infinity / NaN): a non-finite float becomes null.
-
-    An infinite spectral ``gap`` means no nonzero value was dropped below the rank; it is written as null.
-    """
-    def clean(value):
-        if isinstance(value, float) and not math.isfinite(value):
-            return None
-        if isinstance(value, dict):
-            return {k: clean(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [clean(v) for v in value]
-        return value
-
-    return json.dumps(clean(rows), default=str, allow_nan=False, **kwargs)
 
 
 class ValidationReport(tuple):
@@ -115,7 +97,8 @@ def validate(net, partitions=("left-right", "odd-even"), *, method="auto", flow_
         start = time.perf_counter()
         cut = mincut(net, part, method=method, flow_func=flow_func)
         try:
-            spectrum = schmidt_spectrum(net, part, method=spectrum_method, fixed=fixed, full=True, **spectrum_options)
+            spectrum = schmidt_spectrum(net, part, method=spectrum_method, fixed=fixed, full=True, cut=cut,
+                                        **spectrum_options)
         except SpectrumError as exc:
             if unavailable != "skip" or spectrum_method != "auto":
                 raise
@@ -132,39 +115,4 @@ def validate(net, partitions=("left-right", "odd-even"), *, method="auto", flow_
     return ValidationReport(rows)
 
 
-def _cell(key, value) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        if math.isinf(value):
-            return "inf"
-        return f"{value:.4g}" if key != "seconds" else f"{value:.2e}"
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 10**12:
-        return f"2^{math.log2(value):.6g}"
-    if isinstance(value, (list, tuple)):
-        text = ",".join(map(str, value))
-        return text if len(text) <= 32 else text[:29] + "..."
-    return str(value)
-
-
-def format_table(rows, columns=None) -> str:
-    """Plain-text table of dicts (columns default to the first row's keys, ``A`` and ``cut`` shortened).
-
-    >>> print(format_table([{"partition": "left-right", "bound": 2}]))
-    partition   bound
-    ----------  -----
-    left-right  2
-    """
-    rows = list(rows)
-    if not rows:
-        return "(no partitions)"
-    columns = columns or list(rows[0])
-    cells = [[_cell(c, row.get(c, "")) for c in columns] for row in rows]
-    widths = [max(len(c), *(len(r[k]) for r in cells)) for k, c in enumerate(columns)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip(),
-             "  ".join("-" * w for w in widths)]
-    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in cells]
-    return "\n".join(lines)
-
-
-__all__ = ["validate", "ValidationRow", "ValidationReport", "format_table"]
+__all__ = ["validate", "ValidationRow", "ValidationReport"]

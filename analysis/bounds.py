@@ -1,14 +1,14 @@
 """Min-cut bounds on the rank of a matricization: the :func:`mincut` facade and its method registry.
 
 Every cut method has one signature, ``method(problem, flow_func) -> (labels, value)``: it gets a
-:class:`~analysis.flowgraph.CutProblem` and a resolved networkx flow function (or None) and returns
+:class:`~analysis.cutgraph.CutProblem` and a resolved networkx flow function (or None) and returns
 the index labels of a minimum cut, plus the exact product it claims (or None). The facade then
 re-checks every answer independently of the method: the product of the cut's index sizes is
 recomputed as a Python int (and must equal the claimed value), and a graph search without the cut
 labels must find no path from an A leg to a B leg; otherwise :class:`~tn.errors.BoundViolationError`.
 
 Built-in methods: ``"tree"`` (the exact dynamic program of :mod:`analysis.treedp`, tree-shaped
-networks only), ``"flow"`` (networkx max-flow on :func:`analysis.flowgraph.flow_graph`, certified
+networks only), ``"flow"`` (networkx max-flow on :func:`analysis.flow.flow_graph`, certified
 exact, see there) and ``"auto"`` (``"tree"`` when the network is tree-shaped and no ``flow_func``
 was asked for, else ``"flow"``). Add your own with :func:`register_method`.
 """
@@ -19,26 +19,16 @@ import math
 import time
 from dataclasses import dataclass, field
 
-import networkx as nx
 import numpy as np
-from networkx.algorithms import flow as nx_flow
 
 from tn import NetworkSum
-from tn.errors import BoundViolationError, StructureError, UnknownNameError
+from tn.errors import BoundViolationError, StructureError
+from tn.registry import Registry
 
-from .flowgraph import (RESOLUTION_BITS, SINK, SOURCE, CutProblem, certified_bits, cut_graph, flow_graph,
-                        product)
+from .cutgraph import CutProblem, cut_graph, product
+from .flow import FLOW_FUNCS, flow_func_names, flow_method, resolve_flow_func
+from .treedp import tree_dp
 from .partitions import Partition, make_partition
-
-FLOW_FUNCS = {
-    "preflow_push": nx_flow.preflow_push,
-    "edmonds_karp": nx_flow.edmonds_karp,
-    "shortest_augmenting_path": nx_flow.shortest_augmenting_path,
-    "dinitz": nx_flow.dinitz,
-    "boykov_kolmogorov": nx_flow.boykov_kolmogorov,
-}
-DEFAULT_FLOW_FUNC = "preflow_push"
-
 
 @dataclass(frozen=True)
 class MinCutResult:
@@ -84,64 +74,35 @@ class MinCutResult:
                 "seconds": self.seconds}
 
 
-# ---------------------------------------------------------------------- flow functions
-def flow_func_names() -> tuple:
-    return tuple(FLOW_FUNCS)
-
-
-def resolve_flow_func(flow_func):
-    """``(name, callable)`` for a flow-function name, a networkx flow callable, or None (the default)."""
-    if flow_func is None:
-        flow_func = DEFAULT_FLOW_FUNC
-    if callable(flow_func):
-        return getattr(flow_func, "__name__", repr(flow_func)), flow_func
-    if flow_func not in FLOW_FUNCS:
-        raise UnknownNameError(f"unknown flow_func {flow_func!r}; valid names: {', '.join(FLOW_FUNCS)}")
-    return flow_func, FLOW_FUNCS[flow_func]
-
-
 # ---------------------------------------------------------------------- method registry
-_METHODS: dict = {}
+CUT_METHODS = Registry("cut method", extra=("auto",))
 
 
-def register_method(name, fn, uses_flow_func=False):
+def register_method(name, fn, uses_flow_func=False, replace=False):
     """Register a cut method ``fn(problem, flow_func) -> (labels, exact value or None)`` under ``name``."""
-    _METHODS[name] = (fn, uses_flow_func)
+    CUT_METHODS.register(name, fn, replace=replace, uses_flow_func=uses_flow_func)
 
 
 def method_names() -> tuple:
-    return ("auto", *_METHODS)
+    return ("auto", *CUT_METHODS.names())
 
 
 def _tree_method(problem, flow_func):
-    dp = problem.graph.tree()
+    dp = tree_dp(problem.graph)
     if dp is None:
         raise StructureError("method='tree' needs a tree-shaped network (tensors and hyperedges forming a forest); "
                              "this one has a cycle: use method='flow' or 'auto'")
     return dp.solve(problem)
 
 
-def _flow_method(problem, flow_func):
-    bits = RESOLUTION_BITS
-    while True:
-        G, arc_labels, n_arcs = flow_graph(problem, bits)
-        _, (reach, _) = nx.minimum_cut(G, SOURCE, SINK, flow_func=flow_func)
-        cut = [label for (u, v), labels in arc_labels.items() if u in reach and v not in reach for label in labels]
-        bits = certified_bits(n_arcs, product(problem.graph.sizes, cut), bits)
-        if bits is None:
-            return cut, None
-
-
 register_method("tree", _tree_method)
-register_method("flow", _flow_method, uses_flow_func=True)
+register_method("flow", flow_method, uses_flow_func=True)
 
 
 def _pick_method(method, graph, flow_func) -> str:
-    if method == "auto":
-        return "tree" if flow_func is None and graph.tree() is not None else "flow"
-    if method not in _METHODS:
-        raise UnknownNameError(f"unknown cut method {method!r}; valid names: {', '.join(method_names())}")
-    return method
+    if isinstance(method, str) and method.lower() == "auto":
+        return "tree" if flow_func is None and tree_dp(graph) is not None else "flow"
+    return CUT_METHODS.canonical(method)
 
 
 # ---------------------------------------------------------------------- facade
@@ -189,7 +150,7 @@ def mincut(net, A, B=None, method="auto", flow_func=None) -> MinCutResult:
     graph = cut_graph(net)
     problem = CutProblem(graph, part.A, part.B)
     name = _pick_method(method, graph, flow_func)
-    fn, uses_flow = _METHODS[name]
+    fn, uses_flow = CUT_METHODS.get(name), CUT_METHODS.info(name)["uses_flow_func"]
     ff_name, ff = resolve_flow_func(flow_func) if uses_flow else (None, None)
     labels, claimed = fn(problem, ff)
     return _certify(net, problem, labels, claimed, name, ff_name, start)
@@ -263,7 +224,7 @@ def mincut_batch(net, partitions, legs=None) -> np.ndarray:
     if inside.ndim != 2 or inside.shape[1] != len(legs):
         raise StructureError(f"partitions must be a boolean matrix with {len(legs)} columns (one per leg), "
                              f"got shape {inside.shape}")
-    dp = cut_graph(net).tree()
+    dp = tree_dp(cut_graph(net))
     if dp is not None:
         return dp.batch_log2(inside, legs)
     cols = np.array(legs, dtype=object)
@@ -271,4 +232,4 @@ def mincut_batch(net, partitions, legs=None) -> np.ndarray:
 
 
 __all__ = ["mincut", "mincut_batch", "MinCutResult", "register_method", "method_names", "flow_func_names",
-           "resolve_flow_func", "FLOW_FUNCS"]
+           "resolve_flow_func", "FLOW_FUNCS", "CUT_METHODS"]
