@@ -5,12 +5,14 @@ Examples (shell)::
     tn-mincut                                   # = the default command below
     tn-mincut convac --tree balanced --N 16 --M 2 --widths 2 \\
         --partition left-right --partition odd-even --partition blocks:4 --validate
-    tn-mincut --load net.tnet --partition 0,1,2,3 --json
+    tn-mincut --load net.tnet --partition 0,1,2,3 --format jsonl
     tn-mincut deep_convac --N 16 --M 2 --widths 2 --all-balanced
 
-Networks come from ``--load FILE`` or from a builder of :func:`builders.get` with generic flags
-(--tree, --N, --M, --widths as a comma list, --classes, --seed), matched to the builder's signature.
-Bad input exits with status 2 and one line on stderr.
+Networks come from ``--load FILE`` or from a builder of :func:`builders.get`. Builder flags are declared
+once in :data:`BUILDER_FLAGS`, each with the builder parameters it fills; a flag the chosen builder does
+not take is an error naming the flags it does take (``tn-mincut --help`` lists them per builder).
+Output formats and the JSON schema: :mod:`analysis.report`. Bad input exits with status 2 and one line
+on stderr, never a traceback (set ``TN_DEBUG=1`` to see one).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import ast
 import inspect
 import os
 import sys
+from dataclasses import dataclass
 
 from tn.errors import TNError
 
@@ -27,6 +30,7 @@ DEFAULT_ARGS = ["convac", "--tree", "balanced", "--N", "16", "--M", "2", "--widt
                 "--partition", "odd-even", "--partition", "blocks:4", "--validate"]
 DEFAULT_PARTITIONS = ("left-right", "odd-even")
 TREES = ("balanced", "interleaved", "mirror", "flat", "random")
+FORMATS = ("table", "json", "jsonl", "csv")
 
 
 class UsageError(Exception):
@@ -38,30 +42,21 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="tn-mincut", description="Min-cut bounds on matricization ranks of a tensor network "
-                "(no arguments: " + " ".join(DEFAULT_ARGS) + ").")
-    p.add_argument("builder", nargs="?", help="builder name (see builders.available()), or omit with --load")
-    p.add_argument("--load", metavar="FILE", help="a network saved with .save() (.tnet)")
-    g = p.add_argument_group("builder flags (used when the builder takes them)")
-    g.add_argument("--tree", default="balanced",
-                   help=f"mode tree: {', '.join(TREES)} or nested tuples; two trees joined by '+' for mixed")
-    g.add_argument("--N", type=int, default=16, help="number of input positions")
-    g.add_argument("--M", type=int, default=2, help="representation size (input leg dimension)")
-    g.add_argument("--widths", default="2", help="width(s): one int or a comma list (one per level)")
-    g.add_argument("--classes", type=int, default=1)
-    g.add_argument("--seed", type=int, default=0)
-    q = p.add_argument_group("queries")
-    q.add_argument("--partition", action="append", metavar="P",
-                   help="left-right, odd-even, blocks:K, random:SEED or legs '0,1,2' / '0,1|2,3' (repeatable)")
-    q.add_argument("--all-balanced", action="store_true", help="every balanced partition (N <= 20)")
-    q.add_argument("--method", default="auto", help="cut method: auto, tree, flow")
-    q.add_argument("--flow-func", default=None, help="networkx flow function (e.g. preflow_push, dinitz)")
-    q.add_argument("--validate", action="store_true", help="also compute rank, tightness and entropy")
-    q.add_argument("--spectrum-method", default="auto", help="auto, dense or gram")
-    q.add_argument("--json", action="store_true", help="print a JSON list, one object per partition")
-    q.add_argument("--draw", metavar="FILE.png", help="draw the network and the first partition's cut")
-    return p
+def _ints(flag):
+    def parse(text):
+        try:
+            values = [int(t) for t in text.split(",")]
+        except ValueError:
+            raise UsageError(f"{flag} {text!r}: expected an int or a comma list of ints") from None
+        return values[0] if len(values) == 1 else values
+    return parse
+
+
+def _int_list(flag):
+    def parse(text):
+        value = _ints(flag)(text)
+        return value if isinstance(value, list) else [value]
+    return parse
 
 
 def _tree(text, N, seed):
@@ -76,38 +71,132 @@ def _tree(text, N, seed):
     return ModeTree.from_nested(nested)  # its TreeError names what is wrong with the tree
 
 
-def _widths(text):
-    try:
-        values = [int(t) for t in text.split(",")]
-    except ValueError:
-        raise UsageError(f"--widths {text!r}: expected an int or a comma list of ints") from None
-    return values[0] if len(values) == 1 else values
+@dataclass(frozen=True)
+class BuilderFlag:
+    """A command-line flag that fills builder parameters: the first of ``params`` the builder takes."""
+
+    flag: str
+    params: tuple
+    parse: object  # text -> value (trees are parsed later: they need N and the seed)
+    help: str
+    default: str | None = None  # used only when the builder takes the parameter and has no default for it
+    also: tuple = ()  # parameters that read the flag without being filled by it (--N sizes a --tree)
+
+
+BUILDER_FLAGS = (
+    BuilderFlag("--N", ("N",), int, "number of input positions", "16", also=("tree", "tree_a")),
+    BuilderFlag("--M", ("M",), int, "representation size (input leg dimension)", "2"),
+    BuilderFlag("--widths", ("widths", "Z"), _ints("--widths"), "width(s): one int or a comma list (one per level)",
+                "2"),
+    BuilderFlag("--tree", ("tree", "tree_a"), str,
+                f"mode tree: {', '.join(TREES)} or nested tuples; two trees joined by '+' for mixed", "balanced"),
+    BuilderFlag("--pooling", ("pooling",), str, "pooling geometry of deep_convac (contiguous, interleaved, mirror)"),
+    BuilderFlag("--arity", ("arity",), int, "pooling window size of deep_convac"),
+    BuilderFlag("--dilations", ("dilations", "dilations_a"), _int_list("--dilations"),
+                "dilation per layer, comma list (mixed_dilated: the first network's)"),
+    BuilderFlag("--dilations-b", ("dilations_b",), _int_list("--dilations-b"), "the second network's dilations"),
+    BuilderFlag("--share", ("share",), str, "weight sharing of ConvACs (e.g. level, level_slot)"),
+    BuilderFlag("--dims", ("dims",), _int_list("--dims"), "layer sizes of deep_linear, comma list"),
+    BuilderFlag("--classes", ("classes",), int, "size of the class leg"),
+    BuilderFlag("--init", ("init",), str, "weight init (see builders.init.INITS)"),
+    BuilderFlag("--seed", ("seed",), int, "random seed of the weights (and of --tree random)"),
+)
+
+
+def _dest(flag: BuilderFlag) -> str:
+    return flag.flag.lstrip("-").replace("-", "_")
+
+
+def builder_flags(fn) -> list:
+    """The :data:`BUILDER_FLAGS` that builder ``fn`` takes."""
+    params = inspect.signature(fn).parameters
+    return [f for f in BUILDER_FLAGS if any(p in params for p in f.params + f.also)]
+
+
+def _builders_help() -> str:
+    import builders
+    lines = ["builders and the flags each takes:"]
+    for name in builders.available():
+        flags = " ".join(f.flag for f in builder_flags(builders.get(name)))
+        lines.append(f"  {name:16s} {flags}")
+    return "\n".join(lines)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="tn-mincut", formatter_class=argparse.RawDescriptionHelpFormatter,
+                description="Min-cut bounds on matricization ranks of a tensor network "
+                            "(no arguments: " + " ".join(DEFAULT_ARGS) + ").",
+                epilog=_builders_help())
+    p.add_argument("builder", nargs="?", help="builder name (listed below), or omit with --load")
+    p.add_argument("--load", metavar="FILE", help="a network saved with .save() (.tnet)")
+    g = p.add_argument_group("builder flags (an error if the builder does not take them)")
+    for f in BUILDER_FLAGS:
+        g.add_argument(f.flag, dest=_dest(f), default=None, metavar=f.flag.lstrip("-").upper(), help=f.help)
+    q = p.add_argument_group("queries")
+    q.add_argument("--partition", action="append", metavar="P",
+                   help="left-right, odd-even, blocks:K, random:SEED or legs '0,1,2' / '0,1|2,3' (repeatable)")
+    q.add_argument("--random", type=int, metavar="K", help="K random balanced partitions (random:0 .. random:K-1)")
+    q.add_argument("--all-balanced", action="store_true", help="every balanced partition, each once")
+    q.add_argument("--fix-rest", action="store_true",
+                   help="with 'A|B' partitions: fix the input legs in neither side (else leftover legs are an error)")
+    q.add_argument("--method", default="auto", help="cut method: auto, tree, flow")
+    q.add_argument("--flow-func", default=None, help="networkx flow function (e.g. preflow_push, dinitz)")
+    q.add_argument("--validate", action="store_true", help="also compute rank, tightness and entropy")
+    q.add_argument("--spectrum-method", default="auto", help="auto, dense or gram")
+    o = p.add_argument_group("output")
+    o.add_argument("--format", choices=FORMATS, default="table", help="table (default), json, jsonl or csv")
+    o.add_argument("--json", action="store_true", help="same as --format json")
+    o.add_argument("--draw", metavar="FILE.png", help="draw the network and the first partition's cut")
+    o.add_argument("--labels", action="store_true", help="with --draw: label every tensor")
+    return p
 
 
 def build_network(args):
     """The network the arguments describe (--load, or a builder called with the flags it takes)."""
     import tn
+    given = {f: getattr(args, _dest(f)) for f in BUILDER_FLAGS if getattr(args, _dest(f)) is not None}
     if args.load:
         if args.builder:
             raise UsageError("give either a builder name or --load FILE, not both")
+        if given:
+            raise UsageError(f"{', '.join(f.flag for f in given)}: builder flags do not apply to --load")
         return tn.load(args.load)
     import builders
     fn = builders.get(args.builder)
     params = inspect.signature(fn).parameters
-    trees = args.tree.split("+")
-    values = {"N": args.N, "M": args.M, "widths": _widths(args.widths), "classes": args.classes,
-              "seed": args.seed, "Z": _widths(args.widths)}
-    if "tree" in params:
-        values["tree"] = _tree(args.tree, args.N, args.seed)
-    if "tree_a" in params:
-        if len(trees) != 2:
-            raise UsageError(f"builder {args.builder!r} needs two trees: --tree A+B (e.g. balanced+mirror)")
-        values["tree_a"], values["tree_b"] = (_tree(t, args.N, args.seed) for t in trees)
-    kwargs = {k: v for k, v in values.items() if k in params}
+    takes = builder_flags(fn)
+    refused = [f.flag for f in given if f not in takes]
+    if refused:
+        raise UsageError(f"builder {args.builder!r} does not take {', '.join(refused)}; it takes "
+                         f"{' '.join(f.flag for f in takes)}")
+    values = {}
+    N = int(given[BUILDER_FLAGS[0]]) if BUILDER_FLAGS[0] in given else 16
+    for f in takes:
+        param = next((p for p in f.params if p in params), None)
+        text = given.get(f)
+        if param is None:
+            continue
+        if text is None and f.default is not None and params[param].default is inspect.Parameter.empty:
+            text = f.default
+        if text is not None:
+            values[param] = text if f.parse is str else f.parse(text)
+    if "tree" in values or "tree_a" in values:
+        _resolve_trees(args.builder, values, N)
     try:
-        return fn(**kwargs)
+        return fn(**values)
     except TypeError as exc:
         raise UsageError(f"builder {args.builder!r} cannot be built from these flags: {exc}") from None
+
+
+def _resolve_trees(builder, values, N):
+    seed = values.get("seed", 0)
+    if "tree" in values:
+        values["tree"] = _tree(values["tree"], N, seed)
+        return
+    trees = values.pop("tree_a").split("+")
+    if len(trees) != 2:
+        raise UsageError(f"builder {builder!r} needs two trees: --tree A+B (e.g. balanced+mirror)")
+    values["tree_a"], values["tree_b"] = (_tree(t, N, seed) for t in trees)
 
 
 def _progress(items):
@@ -123,34 +212,51 @@ def _progress(items):
     return tqdm(items, file=sys.stderr, unit="partition")
 
 
-def run(args) -> list:
-    """Answer the queries: a list of JSON-ready dicts, one per partition."""
+def resolve_partitions(net, args) -> list:
+    """The partitions the query flags name, each resolved once to a :class:`~analysis.partitions.Partition`."""
+    from .partitions import Partition, balanced_partitions, make_partition
+    chosen = [bool(args.partition), args.random is not None, args.all_balanced]
+    if sum(chosen) > 1:
+        raise UsageError("give one of --partition, --random K, --all-balanced")
+    if args.all_balanced:
+        return balanced_partitions(net)
+    if args.random is not None:
+        if args.random < 1:
+            raise UsageError(f"--random {args.random}: K must be >= 1")
+        return [make_partition(net, f"random:{seed}") for seed in range(args.random)]
+    parts = []
+    for spec in args.partition or DEFAULT_PARTITIONS:
+        part = make_partition(net, spec)
+        rest = [leg for leg in net.input_legs if leg not in set(part.A) | set(part.B)]
+        if rest and not args.fix_rest:
+            raise UsageError(f"partition {spec!r} leaves input legs {rest!r} on neither side; list them or pass "
+                             "--fix-rest to fix them at value 0")
+        parts.append(Partition(part.name, part.A, part.B))
+    return parts
+
+
+def run(args) -> tuple:
+    """Answer the queries: ``(header, rows)``, JSON-ready dicts (see :mod:`analysis.report`)."""
     from .bounds import mincut
-    from .partitions import balanced_partitions, make_partitions
+    from .report import header, row_from_cut, row_from_validation
     from .validation import validate
     net = build_network(args)
-    if args.all_balanced:
-        parts = balanced_partitions(net)
-        if args.partition:
-            raise UsageError("give --partition or --all-balanced, not both")
-        parts = _progress(parts)
-    else:
-        parts = make_partitions(net, args.partition or DEFAULT_PARTITIONS)
-    rows = []
-    for part in parts:
+    parts = resolve_partitions(net, args)
+    rows, first_cut = [], None
+    for part in (_progress(parts) if args.all_balanced else parts):
         if args.validate:
-            row = validate(net, [part], method=args.method, flow_func=args.flow_func,
-                           spectrum_method=args.spectrum_method)[0].as_dict()
+            row = row_from_validation(validate(net, [part], method=args.method, flow_func=args.flow_func,
+                                               spectrum_method=args.spectrum_method)[0].as_dict())
         else:
             result = mincut(net, part, method=args.method, flow_func=args.flow_func)
-            row = {"partition": part.name, **result.as_dict()}
-            del row["B"]
+            first_cut = first_cut or result
+            row = row_from_cut(part.name, result)
         rows.append(row)
-    if args.draw and rows:
+    if args.draw and parts:
         from .drawing import draw
-        first = parts[0] if isinstance(parts, list) else balanced_partitions(net)[0]
-        draw(net, cut=mincut(net, first, method=args.method, flow_func=args.flow_func), path=args.draw)
-    return rows
+        cut = first_cut or mincut(net, parts[0], method=args.method, flow_func=args.flow_func)
+        draw(net, cut=cut, path=args.draw, labels=args.labels)
+    return header(net, source=args.load), rows
 
 
 def main(argv=None) -> int:
@@ -162,32 +268,39 @@ def main(argv=None) -> int:
         args = build_parser().parse_args(argv)
         if not args.builder and not args.load:
             raise UsageError("give a builder name (e.g. convac) or --load FILE")
-        rows = run(args)
-    except (UsageError, TNError, OSError, ValueError) as exc:
-        message = " ".join(str(exc).split()) or type(exc).__name__
-        print(f"tn-mincut: error: {message}", file=sys.stderr)
-        return 2
+        if args.labels and not args.draw:
+            raise UsageError("--labels only applies with --draw FILE.png")
+        head, rows = run(args)
+    except SystemExit:  # --help
+        raise
+    except (UsageError, TNError, OSError, ValueError, MemoryError, RecursionError) as exc:
+        return _fail(exc)
+    except Exception as exc:  # a bug: still one line (TN_DEBUG=1 shows the traceback)
+        if os.environ.get("TN_DEBUG"):
+            raise
+        return _fail(exc, prefix=f"internal error ({type(exc).__name__}, please report): ")
     try:
-        _print(args, rows)
+        _print(args, head, rows)
     except BrokenPipeError:  # e.g. piped into head: stop quietly
         sys.stdout = open(os.devnull, "w")
     return 0
 
 
-def _print(args, rows):
-    from .report import dumps, format_table
-    if args.json:
-        print(dumps(rows))
-        return
-    columns = ["partition", "A", "log2_bound", "bound", "cut", "method"]
-    if args.validate:
-        columns += ["rank", "gap", "tight", "entropy", "spectrum_method"]
-    print(format_table(rows, columns + ["seconds"]))
-    for row in rows:
-        if row.get("note"):
-            print(f"{row['partition']}: {row['note']}")
-    if args.draw:
+def _fail(exc, prefix="") -> int:
+    message = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, MemoryError) and not isinstance(exc, TNError):
+        message = f"out of memory ({message}); use smaller sizes or set TN_MEMORY_LIMIT"
+    print(f"tn-mincut: error: {prefix}{message}", file=sys.stderr)
+    return 2
+
+
+def _print(args, head, rows):
+    from .report import format_rows
+    fmt = "json" if args.json else args.format
+    print(format_rows(head, rows, fmt, validated=args.validate))
+    if args.draw and fmt == "table":
         print(f"wrote {args.draw}")
 
 
-__all__ = ["main", "build_parser", "build_network", "run", "DEFAULT_ARGS"]
+__all__ = ["main", "build_parser", "build_network", "resolve_partitions", "run", "BUILDER_FLAGS", "builder_flags",
+           "DEFAULT_ARGS"]

@@ -111,8 +111,12 @@ def _token(text: str):
 
 
 def parse_legs(text: str) -> tuple:
-    """Legs from command-line text: ``"0,1,2"`` -> ``(0, 1, 2)``; non-integers stay strings."""
-    return tuple(_token(t) for t in text.split(",") if t.strip())
+    """Legs from command-line text: ``"0,1,2"`` -> ``(0, 1, 2)``; non-integers stay strings; a repeat is an error."""
+    legs = tuple(_token(t) for t in text.split(",") if t.strip())
+    repeated = sorted({leg for leg in legs if legs.count(leg) > 1}, key=legs.index)
+    if repeated:
+        raise PartitionError(f"partition {text!r} repeats legs {repeated!r}")
+    return legs
 
 
 def _looks_explicit(text: str) -> bool:

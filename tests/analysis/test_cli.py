@@ -4,7 +4,8 @@ import sys
 
 import pytest
 
-from analysis.cli import DEFAULT_ARGS, main
+from analysis.cli import BUILDER_FLAGS, DEFAULT_ARGS, builder_flags, main
+from analysis.report import ROW_KEYS, SCHEMA
 from analysis_nets import balanced, convac
 
 
@@ -14,7 +15,9 @@ def _strict(constant):
 
 def _json(capsys, argv):
     assert main(argv) == 0
-    return json.loads(capsys.readouterr().out, parse_constant=_strict)  # strict JSON: no Infinity / NaN
+    doc = json.loads(capsys.readouterr().out, parse_constant=_strict)  # strict JSON: no Infinity / NaN
+    assert doc["header"]["schema"] == SCHEMA and all(tuple(row) == ROW_KEYS for row in doc["rows"])
+    return doc["rows"]
 
 
 def test_json_from_saved_network(tmp_path, capsys):
@@ -70,6 +73,13 @@ def test_all_balanced(capsys):
     (["convac", "--N", "7"], "N"),
     (["--N", "8"], "builder name"),
     (["convac", "--N", "32", "--all-balanced"], "20"),
+    (["deep_convac", "--tree", "mirror"], "does not take --tree; it takes --N --M --widths --pooling"),
+    (["shallow_convac", "--dilations", "1,2"], "does not take --dilations"),
+    (["--load", "x.tnet", "--N", "8"], "do not apply to --load"),
+    (["convac", "--N", "8", "--partition", "0,1,1"], "repeats legs [1]"),
+    (["convac", "--N", "8", "--partition", "0,1|2"], "--fix-rest"),
+    (["convac", "--N", "8", "--random", "2", "--partition", "odd-even"], "one of --partition"),
+    (["convac", "--N", "8", "--labels"], "--labels only applies with --draw"),
 ])
 def test_bad_input_exits_2_with_one_line(argv, message, capsys):
     assert main(argv) == 2
@@ -82,7 +92,7 @@ def test_subprocess_default_command():
     proc = subprocess.run([sys.executable, "-m", "analysis", "--json", *DEFAULT_ARGS[:-1]], capture_output=True,
                           text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert [r["partition"] for r in json.loads(proc.stdout)] == ["left-right", "odd-even", "blocks:4"]
+    assert [r["partition"] for r in json.loads(proc.stdout)["rows"]] == ["left-right", "odd-even", "blocks:4"]
     bad = subprocess.run([sys.executable, "-m", "analysis", "--partition"], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and bad.stderr.count("\n") == 1
 
@@ -94,3 +104,60 @@ def test_validate_keeps_the_bound_when_no_spectrum_can_be_had(capsys):
     assert lr["rank"] == lr["bound"] == 2 and lr["spectrum_method"] == "gram"
     assert oe["bound"] == 2**32 and oe["rank"] is None and oe["tight"] is None
     assert oe["spectrum_method"] == "unavailable" and "gram limit" in oe["note"]
+
+
+def test_same_keys_with_and_without_validate(capsys):
+    plain = _json(capsys, ["deep_convac", "--N", "8", "--json"])
+    checked = _json(capsys, ["deep_convac", "--N", "8", "--json", "--validate"])
+    assert [tuple(r) for r in plain] == [tuple(r) for r in checked] == [ROW_KEYS] * 2
+    assert plain[0]["rank"] is None and checked[0]["rank"] == checked[0]["bound"] == 2
+    assert checked[1]["gap"] == "inf"  # odd-even at N = 8 is full rank: nothing dropped, marked distinctly from null
+
+
+def test_jsonl_and_csv(capsys):
+    assert main(["deep_convac", "--N", "8", "--format", "jsonl", "--random", "3"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    head, rows = json.loads(lines[0]), [json.loads(line) for line in lines[1:]]
+    assert head["network"]["builder"] == "deep_convac" and head["network"]["N"] == 8
+    assert [r["partition"] for r in rows] == ["random:0", "random:1", "random:2"]
+    assert all(len(r["A"]) == 4 for r in rows)
+    assert main(["deep_convac", "--N", "8", "--format", "csv"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("# {") and out[1].split(",") == list(ROW_KEYS) and len(out) == 4
+
+
+def test_fix_rest_fixes_the_leftover_legs(capsys):
+    rows = _json(capsys, ["deep_convac", "--N", "8", "--partition", "0,1|2,3", "--fix-rest", "--json"])
+    assert rows[0]["A"] == [0, 1] and rows[0]["B"] == [2, 3] and rows[0]["bound"] == 2
+
+
+def test_flags_reach_the_builder(capsys):
+    """A flag the builder takes changes the network: mirror pooling makes left-right exponential."""
+    contiguous = _json(capsys, ["deep_convac", "--N", "8", "--json"])
+    mirror = _json(capsys, ["deep_convac", "--N", "8", "--pooling", "mirror", "--json"])
+    assert (contiguous[0]["bound"], mirror[0]["bound"]) == (2, 16)
+    dilated = _json(capsys, ["dilated_convnet", "--N", "8", "--dilations", "4,2,1", "--json"])
+    assert dilated[1]["bound"] == 2  # dilation 4 first pairs t with t + 4: the interleaved tree, odd-even is cheap
+
+
+def test_help_lists_builders_and_their_flags(capsys):
+    import builders
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    for name in builders.available():
+        flags = " ".join(f.flag for f in builder_flags(builders.get(name)))
+        assert f"{name}" in out and flags in out
+    assert all(f.flag in out for f in BUILDER_FLAGS)
+
+
+def test_internal_errors_are_one_line(monkeypatch, capsys):
+    import analysis.cli as cli
+
+    def broken(args):
+        raise ZeroDivisionError("boom")
+    monkeypatch.setattr(cli, "run", broken)
+    assert main(["deep_convac"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "internal error (ZeroDivisionError" in err and "Traceback" not in err
