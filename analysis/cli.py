@@ -146,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     o = p.add_argument_group("output")
     o.add_argument("--format", choices=FORMATS, default="table", help="table (default), json, jsonl or csv")
     o.add_argument("--json", action="store_true", help="same as --format json")
+    o.add_argument("--save", metavar="FILE", help="also save the network (.tnet) for later --load")
     o.add_argument("--draw", metavar="FILE.png", help="draw the network and the first partition's cut")
     o.add_argument("--labels", action="store_true", help="with --draw: label every tensor")
     return p
@@ -241,6 +242,8 @@ def run(args) -> tuple:
     from .report import header, row_from_cut, row_from_validation
     from .validation import validate
     net = build_network(args)
+    if args.save:
+        net.save(args.save)
     parts = resolve_partitions(net, args)
     rows, first_cut = [], None
     for part in (_progress(parts) if args.all_balanced else parts):

@@ -152,7 +152,7 @@ def implicit_acceleration(depths, steps, lrs, seed=0):
     return rows, curves, {"m": X.shape[0], "d": d, "initial_loss": start_loss, "optimum": best_loss}
 
 
-def plot(trajectories, curves, completion_rows, observed_counts):
+def plot(trajectories, curves, completion_rows, observed_counts, out=RESULTS):
     plt = pyplot()
     if plt is None:
         print("matplotlib not installed: no plots")
@@ -168,7 +168,7 @@ def plot(trajectories, curves, completion_rows, observed_counts):
             ax.set_xlabel("step")
         axes[0][0].set_ylabel("top 10 singular values")
         fig.suptitle(f"Matrix completion, {n_obs} observed entries: end-to-end singular values")
-        files.append(save_figure(fig, RESULTS / f"dynamics_singular_values_{n_obs}.png"))
+        files.append(save_figure(fig, out / f"dynamics_singular_values_{n_obs}.png"))
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
     for depth, c in curves.items():
         ax.semilogy(c["step"], c["loss"], label=f"depth {depth} (lr {c['lr']:.2g})")
@@ -176,7 +176,7 @@ def plot(trajectories, curves, completion_rows, observed_counts):
     ax.set_ylabel("l4 loss")
     ax.set_title("Implicit acceleration: l4 regression")
     ax.legend()
-    files.append(save_figure(fig, RESULTS / "dynamics_l4_acceleration.png"))
+    files.append(save_figure(fig, out / "dynamics_l4_acceleration.png"))
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
     for n_obs in observed_counts:
         rows = [r for r in completion_rows if r["observed"] == n_obs]
@@ -186,14 +186,16 @@ def plot(trajectories, curves, completion_rows, observed_counts):
     ax.set_xlabel("effective rank")
     ax.set_ylabel("relative error on unobserved entries")
     ax.legend()
-    files.append(save_figure(fig, RESULTS / "dynamics_completion.png"))
+    files.append(save_figure(fig, out / "dynamics_completion.png"))
     return files
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2,000 observed entries only, shorter runs")
+    parser.add_argument("--out", default=None, help="output directory (default benchmarks/results)")
     args = parser.parse_args(argv)
+    out = Path(args.out) if args.out else RESULTS
     observed_counts = (2000,) if args.quick else (5000, 2000)
     depths = (1, 2, 3, 4)
     print("matrix completion", flush=True)
@@ -201,7 +203,7 @@ def main(argv=None):
     print("implicit acceleration", flush=True)
     lrs = np.geomspace(1e-3, 1.0, 7 if args.quick else 13).tolist()
     reg_rows, curves, data = implicit_acceleration((1, 2, 3), 2000 if args.quick else 10_000, lrs)
-    files = plot(trajectories, curves, comp_rows, observed_counts)
+    files = plot(trajectories, curves, comp_rows, observed_counts, out)
     reg_columns = ["depth", "best_lr", "loss_100", "loss_1000", "final_loss", "optimum", "steps_to_1e-3_excess",
                    "steps_to_1e-4_excess"]
     notes = (__doc__.split("\n\n", 1)[1].rsplit("\n\nRun:", 1)[0]
@@ -212,13 +214,13 @@ def main(argv=None):
                   title="Optimization dynamics of deep linear networks", notes=notes,
                   extra={"regression": reg_rows, "regression_data": data, "trajectories": trajectories,
                          "l4_curves": {str(k): v for k, v in curves.items()}, "quick": args.quick,
-                         "plots": [f.name for f in files]})
-    with open(RESULTS / "dynamics.md", "a") as fh:
+                         "plots": [f.name for f in files]}, out_dir=out)
+    with open(out / "dynamics.md", "a") as fh:
         fh.write(f"\n## Experiment 2: implicit acceleration, l4 regression (m={data['m']}, d={data['d']}, "
                  f"initial loss {data['initial_loss']:.4g}, optimum {data['optimum']:.4g})\n\n")
         fh.write(markdown_table(reg_rows, reg_columns))
         fh.write("\nPlots: " + ", ".join(f"![{f.stem}]({f.name})" for f in files) + "\n")
-    print((RESULTS / "dynamics.md").read_text())
+    print((out / "dynamics.md").read_text())
 
 
 if __name__ == "__main__":

@@ -1,12 +1,13 @@
 """Min-cut queries per second vs N (tree DP, batched DP, each networkx flow function) and Schmidt
 spectrum time (gram vs dense) vs N, measured side by side in one run.
 
-Writes benchmarks/results/mincut.json and benchmarks/results/mincut.md. Run: python benchmarks/mincut.py
+Writes benchmarks/results/mincut.json and mincut.md. Run: python benchmarks/mincut.py [--quick] [--out DIR]
 Networks: balanced deep ConvACs (builders.deep_convac, M=2, widths 4); queries: random balanced partitions.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import platform
 import sys
@@ -38,9 +39,9 @@ def per_query(fn, queries, budget):
     return (time.perf_counter() - start) / done, done
 
 
-def cut_rows():
+def cut_rows(sizes=SIZES, budget=FLOW_BUDGET):
     rows, last = [], {}
-    for N in SIZES:
+    for N in sizes:
         net = builders.deep_convac(N, M=2, widths=4)
         queries = [f"random:{s}" for s in range(20)]
         mincut(net, queries[0])  # compile the cut graph and tree once (cached by structure)
@@ -51,7 +52,7 @@ def cut_rows():
             if name != "preflow_push" and name in last and last[name][1] * (N / last[name][0]) ** 2 > SKIP_ABOVE:
                 row[f"{name}_s"], row[f"{name}_queries"] = None, 0
                 continue
-            sec, done = per_query(lambda q: _checked(net, q, name, bounds), queries[:5], FLOW_BUDGET)
+            sec, done = per_query(lambda q: _checked(net, q, name, bounds), queries[:5], budget)
             row[f"{name}_s"], row[f"{name}_queries"] = sec, done
             last[name] = (N, sec)
         X = np.random.default_rng(0).random((4000, N)) < 0.5
@@ -71,9 +72,9 @@ def _checked(net, q, name, bounds):
     assert r.bound == bounds[q], (q, name, r.bound, bounds[q])
 
 
-def spectrum_rows():
+def spectrum_rows(sizes=(4, 8, 16, 256, 1024)):
     rows = []
-    for N in (4, 8, 16, 256, 1024):
+    for N in sizes:
         net = builders.deep_convac(N, M=2, widths=4)
         row = {"N": N}
         for method in ("gram", "dense"):
@@ -113,15 +114,24 @@ def markdown(cuts, spectra) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main():
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="N in {16, 64}, 0.2 s per flow function")
+    ap.add_argument("--out", default=None, help="output directory (default benchmarks/results)")
+    args = ap.parse_args(argv)
+    out = Path(args.out) if args.out else RESULTS
     start = time.perf_counter()
-    cuts, spectra = cut_rows(), spectrum_rows()
-    RESULTS.mkdir(exist_ok=True)
-    meta = {"python": platform.python_version(), "machine": platform.machine(), "seconds": time.perf_counter() - start}
-    (RESULTS / "mincut.json").write_text(json.dumps({"meta": meta, "mincut": cuts, "spectrum": spectra}, indent=1))
-    (RESULTS / "mincut.md").write_text(markdown(cuts, spectra))
+    if args.quick:
+        cuts, spectra = cut_rows((16, 64), 0.2), spectrum_rows((4, 8, 64))
+    else:
+        cuts, spectra = cut_rows(), spectrum_rows()
+    out.mkdir(parents=True, exist_ok=True)
+    meta = {"python": platform.python_version(), "machine": platform.machine(), "seconds": time.perf_counter() - start,
+            "quick": args.quick}
+    (out / "mincut.json").write_text(json.dumps({"meta": meta, "mincut": cuts, "spectrum": spectra}, indent=1))
+    (out / "mincut.md").write_text(markdown(cuts, spectra))
     print(markdown(cuts, spectra))
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -50,3 +50,11 @@ def test_import_direction(package):
             if target in PACKAGES and target != package and target not in ALLOWED[package]:
                 bad.append((str(path.relative_to(ROOT)), target))
     assert not bad, f"imports against the layout: {bad}"
+
+
+def test_one_version_and_packaging_files():
+    import tn
+    cff = (ROOT / "CITATION.cff").read_text()
+    assert f"version: {tn.__version__}\n" in cff
+    assert "version = " not in (ROOT / "pyproject.toml").read_text().split("[project.optional-dependencies]")[0]
+    assert (ROOT / "LICENSE").read_text().startswith("MIT License")

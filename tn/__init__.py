@@ -22,4 +22,4 @@ def load(path):
 
 __all__ = ["TensorNetwork", "gradients", "NetworkSum", "ContractionCost", "Hyperedge", "OpenLeg", "errors", "load",
            "cache_info", "optimizer_names", "get_memory_limit", "set_memory_limit"]
-__version__ = "0.1.0"
+__version__ = "0.2.0"
