@@ -71,7 +71,8 @@ def test_google_tensornetwork_cross_check(case):
     result = gtn.contractors.greedy(nodes, output_edge_order=out, ignore_edge_order=False)
     assert np.allclose(result.tensor, np.einsum(eq, *arrays))
     back = TensorNetwork.from_tensornetwork(*net.to_tensornetwork())
-    assert len(back.output) == len(net.output)  # (a dangling summed index comes back as a ones vector)
+    assert back.tensor_names == net.tensor_names and back.output == net.output  # no extra "sum" tensors
+    assert [back.inds(n) for n in back.tensor_names] == [net.inds(n) for n in net.tensor_names]
     assert np.allclose(back.to_dense(), np.einsum(eq, *arrays))
 
 
@@ -85,4 +86,6 @@ def test_quimb_cross_check(case):
     value = np.asarray(getattr(value, "data", value))
     assert np.allclose(value, np.einsum(eq, *arrays))
     back = TensorNetwork.from_quimb(qnet, output=out)
+    assert back.tensor_names == net.tensor_names and back.output == net.output
+    assert [back.inds(n) for n in back.tensor_names] == [net.inds(n) for n in net.tensor_names]
     assert np.allclose(back.to_dense(), np.einsum(eq, *arrays))
