@@ -16,7 +16,7 @@ True
 """
 
 from . import reference
-from .compiler import get_params, param_names, set_params, tree_of
+from .compiler import get_params, grid_of, param_names, set_params, tree_of
 from .convacs import convac, deep_convac, shallow_convac
 from .dilated import dilated_convnet, dilated_params
 from .linear import balanced_factors, deep_linear, tensor_train
@@ -26,5 +26,5 @@ from .reference import reference_forward
 from .registry import available, get
 
 __all__ = ["ModeTree", "convac", "shallow_convac", "deep_convac", "dilated_convnet", "dilated_params", "mixed",
-           "mixed_dilated", "reference", "reference_forward", "tree_of", "get_params", "set_params", "param_names",
+           "mixed_dilated", "reference", "reference_forward", "tree_of", "grid_of", "get_params", "set_params", "param_names",
            "available", "get", "deep_linear", "tensor_train", "balanced_factors"]

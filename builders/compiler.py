@@ -140,14 +140,50 @@ def natural_path(tree):
 
 
 # ---------------------------------------------------------------------- reading networks back
+def _flat(x, kinds) -> bool:
+    """No element of ``x`` is a ``kinds`` sequence (checked per distinct type: node labels are long)."""
+    return not any(issubclass(t, kinds) for t in set(map(type, x)))
+
+
+def _map_nested(x, kinds, make):
+    """Rebuild nested ``kinds`` sequences bottom-up with ``make``, by an explicit stack (trees may be N deep)."""
+    if not isinstance(x, kinds):
+        return x
+    if _flat(x, kinds):  # node labels: one C-level copy
+        return make(x)
+    stack = [(iter(x), [])]
+    while True:
+        items, out = stack[-1]
+        for e in items:
+            if not isinstance(e, kinds):
+                out.append(e)
+            elif _flat(e, kinds):
+                out.append(make(e))
+            else:
+                stack.append((iter(e), []))
+                break
+        else:
+            stack.pop()
+            value = make(out)
+            if not stack:
+                return value
+            stack[-1][1].append(value)
+
+
 def to_json(x):
-    """Tuples -> lists, recursively (tensor names, keys, nested trees)."""
-    return [to_json(e) for e in x] if isinstance(x, (tuple, list)) else x
+    """Tuples -> lists, recursively (tensor names, keys, nested trees).
+
+    Examples
+    --------
+    >>> to_json((("leaf", 3), [1, (2,)]))
+    [['leaf', 3], [1, [2]]]
+    """
+    return _map_nested(x, (tuple, list), list)
 
 
 def from_json(x):
     """Lists -> tuples, recursively: the inverse of :func:`to_json` for the labels builders use."""
-    return tuple(from_json(e) for e in x) if isinstance(x, list) else x
+    return _map_nested(x, list, tuple)
 
 
 def _require_built(net):
@@ -169,7 +205,22 @@ def tree_of(net) -> ModeTree:
     _require_built(net)
     if isinstance(net, NetworkSum):
         raise BuildError("a NetworkSum has one tree per term: call tree_of(term) for term in net.terms")
-    return ModeTree.from_nested(from_json(net.metadata["tree"]))
+    tree = ModeTree.from_nested(from_json(net.metadata["tree"]))
+    tree.grid = grid_of(net)
+    return tree
+
+
+def grid_of(net):
+    """The image shape ``(H, W)`` a network was built on (theory §9), or None for a 1D network.
+
+    Examples
+    --------
+    >>> import builders
+    >>> builders.grid_of(builders.deep_convac(grid=(4, 4), M=2, widths=2)), builders.grid_of(builders.deep_convac(4, 2, 2))
+    ((4, 4), None)
+    """
+    grid = net.metadata.get("grid")
+    return None if grid is None else tuple(int(x) for x in grid)
 
 
 def param_names(net) -> dict:

@@ -93,7 +93,8 @@ def convac_spec(tree, M, widths, classes=1, *, share=None, prefix=()) -> TreeSpe
                     default_names(tree, prefix))
 
 
-def convac(tree, M, widths, classes=1, *, share=None, seed=0, init="gaussian", dtype=np.float64, params=None):
+def convac(tree=None, M=None, widths=None, classes=1, *, grid=None, window=None, pooling=None, share=None, seed=0,
+           init="gaussian", dtype=np.float64, params=None):
     """The ConvAC (tree decomposition) of a mode tree, compiled to a tensor network.
 
     Representation layer of M functions per position (open leg ``i`` of size M), a 1x1 conv per
@@ -102,8 +103,9 @@ def convac(tree, M, widths, classes=1, *, share=None, seed=0, init="gaussian", d
 
     Parameters
     ----------
-    tree : ModeTree or nested tuples
-        ``ModeTree.flat(N)`` gives the shallow network (CP), ``ModeTree.balanced(N)`` the deep one (HT).
+    tree : ModeTree or nested tuples, optional
+        ``ModeTree.flat(N)`` gives the shallow network (CP), ``ModeTree.balanced(N)`` the deep one (HT),
+        ``ModeTree.grid(H, W, ...)`` an image geometry. Omit it to build ``ModeTree.grid(*grid, window, pooling)``.
     M : int
         Number of representation functions (size of every input leg).
     widths : int, sequence or dict
@@ -115,6 +117,13 @@ def convac(tree, M, widths, classes=1, *, share=None, seed=0, init="gaussian", d
         Weight sharing: none, one matrix per level, or per level and child slot.
     seed, init, dtype
         Random weights (see :mod:`builders.init`: ``"gaussian"``, ``"orthonormal"``, ``"integer"``).
+    grid : (H, W), optional
+        The image the positions are the pixels of (row-major, p = row * W + col; theory §9). Recorded in
+        ``metadata["grid"]`` (also taken from a tree made by :meth:`ModeTree.grid`), so that grid
+        partitions (``"top-bottom"``, ``"checkerboard"``, masks, ...) resolve on the network.
+    window, pooling
+        With ``grid`` and no ``tree``: the :meth:`ModeTree.grid` window (default (2, 2)) and pooling
+        (``"square"``, the default, or ``"mirror"``).
     params : dict, optional
         Parameter key -> (n_in, n_out) array, used instead of random weights (keys as in
         :func:`builders.get_params`).
@@ -134,12 +143,55 @@ def convac(tree, M, widths, classes=1, *, share=None, seed=0, init="gaussian", d
     >>> tracks, _ = builders.reference.unpack(net)
     >>> np.allclose(net.evaluate(list(x.transpose(1, 0, 2))), builders.reference.tree_forward(tracks, x))
     True
+    >>> builders.convac(grid=(4, 4), M=2, widths=2, pooling="mirror").metadata["grid"]
+    [4, 4]
     """
+    for name, value in (("M", M), ("widths", widths)):
+        if value is None:
+            raise BuildError(f"convac needs {name}")
+    tree, grid = grid_tree(tree, grid, window, pooling)
     spec = convac_spec(tree, M, widths, classes, share=share)
     fill_params(spec, init, seed, dtype, params)
     meta = {"builder": "convac", "share": share, "init": init if params is None else "given", "seed": seed,
             "dtype": np.dtype(dtype).name}
+    if grid is not None:
+        meta["grid"] = list(grid)
     return compile_tree(spec, meta)
+
+
+def grid_tree(tree, grid, window=None, pooling=None):
+    """``(tree, grid)`` for :func:`convac`: the given tree (its own grid, or ``grid`` declared over it),
+    or ``ModeTree.grid(*grid, window, pooling)`` when no tree is given.
+
+    Examples
+    --------
+    >>> grid_tree(None, (1, 4))
+    (ModeTree(((0, 1), (2, 3))), (1, 4))
+    """
+    if tree is None:
+        if grid is None:
+            raise BuildError("convac needs a tree (a ModeTree or nested tuples) or grid=(H, W)")
+        shape = _grid_shape(grid)
+        return ModeTree.grid(*shape, window=(2, 2) if window is None else window,
+                             pooling="square" if pooling is None else pooling), shape
+    if window is not None or pooling is not None:
+        raise BuildError("window= and pooling= build the tree from grid=(H, W); the given tree already fixes the "
+                         "pooling (pass one or the other)")
+    tree = as_tree(tree)
+    if grid is None:
+        return tree, tree.grid
+    shape = _grid_shape(grid)
+    if shape[0] * shape[1] != tree.N:
+        raise BuildError(f"grid={shape!r} has {shape[0] * shape[1]} pixels, the tree {tree.N} positions")
+    if tree.grid is not None and tree.grid != shape:
+        raise BuildError(f"grid={shape!r} differs from the tree's own grid {tree.grid!r}")
+    return tree, shape
+
+
+def _grid_shape(grid) -> tuple:
+    if (not isinstance(grid, (tuple, list)) or len(grid) != 2 or not all(_is_int(x) and x >= 1 for x in grid)):
+        raise BuildError(f"grid={grid!r} must be a pair (H, W) of positive ints")
+    return int(grid[0]), int(grid[1])
 
 
 def shallow_convac(N, M, Z, classes=1, *, seed=0, init="gaussian", dtype=np.float64):
@@ -157,27 +209,57 @@ def shallow_convac(N, M, Z, classes=1, *, seed=0, init="gaussian", dtype=np.floa
     return net
 
 
-def deep_convac(N, M, widths, classes=1, *, pooling="contiguous", arity=2, share=None, seed=0, init="gaussian",
-                dtype=np.float64):
+def deep_convac(N=None, M=None, widths=None, classes=1, *, pooling="contiguous", arity=2, grid=None, window=(2, 2),
+                share=None, seed=0, init="gaussian", dtype=np.float64):
     """The deep ConvAC over a regular pooling geometry (contiguous = the HT decomposition).
 
     ``pooling`` is ``"contiguous"`` (``ModeTree.balanced(N, arity)``), ``"interleaved"``
-    (``ModeTree.interleaved(N, arity)``) or ``"mirror"`` (binary only). Other arguments as :func:`convac`.
+    (``ModeTree.interleaved(N, arity)``) or ``"mirror"`` (binary only). With ``grid=(H, W)`` the
+    positions are an image's pixels (N may be omitted) and the tree is ``ModeTree.grid(H, W, window,
+    pooling)``, pooling ``"square"`` (or ``"contiguous"``) or ``"mirror"`` (theory §9). Other
+    arguments as :func:`convac`.
 
     Examples
     --------
     >>> import builders
     >>> builders.tree_of(builders.deep_convac(4, M=2, widths=2, pooling="mirror"))
     ModeTree(((0, 3), (1, 2)))
+    >>> net = builders.deep_convac(grid=(8, 8), M=2, widths=[2, 2, 2], pooling="mirror")
+    >>> net.metadata["grid"], net.metadata["pooling"], builders.tree_of(net).by_level()[1][1]
+    ([8, 8], 'mirror', (1, 6, 57, 62))
     """
+    if grid is not None:
+        return _deep_grid_convac(N, M, widths, classes, grid, window, pooling, arity, share=share, seed=seed,
+                                 init=init, dtype=dtype)
+    if N is None:
+        raise BuildError("deep_convac needs N (or grid=(H, W) for an image)")
     if pooling not in POOLINGS:
         raise BuildError(f"pooling={pooling!r} is not one of {', '.join(map(repr, POOLINGS))}")
     if pooling == "mirror":
         if arity != 2:
-            raise TreeError(f"mirror pooling is binary, got arity={arity!r}")
+            raise TreeError(f"mirror pooling of a sequence is binary, got arity={arity!r}; for the 2D mirror pooling "
+                            "of an image (windows of 4) pass grid=(H, W)")
         tree = ModeTree.mirror(N)
     else:
         tree = POOLINGS[pooling](N, arity)
     net = convac(tree, M, widths, classes, share=share, seed=seed, init=init, dtype=dtype)
     net.metadata.update({"builder": "deep_convac", "pooling": pooling})
     return net
+
+
+def _deep_grid_convac(N, M, widths, classes, grid, window, pooling, arity, **kwargs):
+    shape = _grid_shape(grid)
+    if N is not None and N != shape[0] * shape[1]:
+        raise BuildError(f"N={N!r} differs from the {shape[0]} x {shape[1]} = {shape[0] * shape[1]} pixels of grid")
+    if arity != 2:
+        raise BuildError(f"arity={arity!r} does not apply to a grid: its windows are window={window!r}")
+    grid_pooling = {"contiguous": "square", "square": "square", "mirror": "mirror"}.get(pooling)
+    if grid_pooling is None:
+        raise BuildError(f"pooling={pooling!r} on a grid must be 'square' (or 'contiguous') or 'mirror'")
+    net = convac(None, M, widths, classes, grid=shape, window=window, pooling=grid_pooling, **kwargs)
+    net.metadata.update({"builder": "deep_convac", "pooling": grid_pooling, "window": _json_window(window)})
+    return net
+
+
+def _json_window(window):
+    return [list(w) for w in window] if isinstance(window[0], (tuple, list)) else list(window)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from functools import cached_property
-from itertools import combinations
+from itertools import chain, combinations
 from numbers import Integral
 
 from tn.errors import TreeError
@@ -62,8 +62,9 @@ class ModeTree:
         self._children: dict = {}
         self._parent: dict = {}
         self._level: dict = {}
+        self.grid = None  # (H, W) when built by :meth:`grid`
         leaves: list = []
-        self.root = self._add(nested, leaves, ())
+        self.root = self._build(nested, leaves)
         self._parent[self.root] = None
         self.N = len(leaves)
         if sorted(leaves) != list(range(self.N)) or self.N < 2:
@@ -81,30 +82,52 @@ class ModeTree:
                 stack.extend((c, False) for c in reversed(self._children[v]))
         return order
 
-    def _add(self, item, leaves, path):
-        if _is_int(item):
-            node = (int(item),)
-            leaves.append(node[0])
-            self._children[node], self._level[node] = (), 0
-        elif isinstance(item, (str, bytes)):
-            raise TreeError(f"mode tree entry {item!r} at {list(path)} is not a position (int) "
-                            "or a sequence of subtrees")
-        else:
-            try:
-                items = list(item)
-            except TypeError:
-                raise TreeError(f"mode tree entry {item!r} at {list(path)} is neither a position (int) "
-                                "nor a sequence of subtrees") from None
-            if len(items) < 2:
-                raise TreeError(f"mode tree node {item!r} at {list(path)} has {len(items)} child(ren): "
-                                "internal nodes need at least 2")
-            kids = sorted((self._add(c, leaves, path + (k,)) for k, c in enumerate(items)), key=lambda n: n[0])
-            node = tuple(sorted(p for c in kids for p in c))
+    def _build(self, nested, leaves):
+        """Read the nested description with an explicit stack (caterpillar trees are N deep)."""
+        # frame: [item, its slot in the parent, its subtrees (None until read), the finished child nodes]
+        stack, done = [[nested, 0, None, []]], []
+        while stack:
+            frame = stack[-1]
+            item, _, items, kids = frame
+            if items is None:
+                if _is_int(item):
+                    node = (int(item),)
+                    leaves.append(node[0])
+                    self._children[node], self._level[node] = (), 0
+                    stack.pop()
+                    (stack[-1][3] if stack else done).append(node)
+                    continue
+                frame[2] = items = self._subtrees(item, stack)
+            if len(kids) < len(items):
+                stack.append([items[len(kids)], len(kids), None, []])
+                continue
+            stack.pop()
+            kids.sort(key=lambda n: n[0])
+            node = tuple(sorted(chain.from_iterable(kids)))  # sorted runs: linear
             for c in kids:
                 self._parent[c] = node
             self._children[node] = tuple(kids)
             self._level[node] = 1 + max(self._level[c] for c in kids)
-        return node
+            (stack[-1][3] if stack else done).append(node)
+        return done[0]
+
+    @staticmethod
+    def _subtrees(item, stack) -> list:
+        def where():  # the entry's path of child slots, built only for an error (it is as long as the depth)
+            return [f[1] for f in stack[1:]]
+
+        if isinstance(item, (str, bytes)):
+            raise TreeError(f"mode tree entry {item!r} at {where()} is not a position (int) "
+                            "or a sequence of subtrees")
+        try:
+            items = list(item)
+        except TypeError:
+            raise TreeError(f"mode tree entry {item!r} at {where()} is neither a position (int) "
+                            "nor a sequence of subtrees") from None
+        if len(items) < 2:
+            raise TreeError(f"mode tree node {item!r} at {where()} has {len(items)} child(ren): "
+                            "internal nodes need at least 2")
+        return items
 
     @staticmethod
     def _complain(leaves):
@@ -151,6 +174,65 @@ class ModeTree:
         while len(items) > 1:
             items = [(items[k], items[k + 1]) for k in range(0, len(items), 2)]
         return cls(items[0])
+
+    @classmethod
+    def grid(cls, H, W, window=(2, 2), pooling="square") -> ModeTree:
+        """The pooling geometry of an H x W image (theory §9); positions row-major, p = row * W + col.
+
+        Parameters
+        ----------
+        H, W : int
+            Image height and width (H = 1: a sequence of W positions).
+        window : (a, b) or sequence of (a, b)
+            Pooling window (rows, cols). One pair is used at every level, clipped to the grid
+            that is left (so 2 x 2 windows finish a 4 x 16 image with 1 x 2 windows, and pool a
+            sequence pairwise); H and W must then be powers of a and b. A sequence gives one window
+            per level, used as given: their heights multiply to H, their widths to W.
+        pooling : {"square", "mirror"}
+            ``"square"``: contiguous windows at every level. ``"mirror"``: level-1 nodes are a
+            pixel with its reflections, {(r, c), (r, W-1-c), (H-1-r, c), (H-1-r, W-1-c)}, then
+            square pooling (``window``) of those nodes over the top-left quadrant.
+
+        Returns
+        -------
+        ModeTree
+            With ``tree.grid == (H, W)``.
+
+        Examples
+        --------
+        >>> t = ModeTree.grid(4, 4)
+        >>> t.by_level()[1][:2], t.grid
+        (((0, 1, 4, 5), (2, 3, 6, 7)), (4, 4))
+        >>> ModeTree.grid(4, 4, pooling="mirror").by_level()[1][:2]
+        ((0, 3, 12, 15), (1, 2, 13, 14))
+        >>> ModeTree.grid(1, 8) == ModeTree.balanced(8), ModeTree.grid(1, 8, pooling="mirror") == ModeTree.mirror(8)
+        (True, True)
+        >>> ModeTree.grid(6, 4)
+        Traceback (most recent call last):
+        ...
+        tn.errors.TreeError: grid tree 6 x 4: window (2, 2) does not tile the 3 x 2 grid left after 1 level(s): H=6 must be a power of the window height 2 and W=4 of the width 2
+        """
+        for name, value in (("H", H), ("W", W)):
+            if not _is_int(value) or value < 1:
+                raise TreeError(f"grid tree: {name}={value!r} must be a positive int")
+        if H * W < 2:
+            raise TreeError(f"grid tree {H} x {W}: at least 2 positions are needed")
+        windows = _windows(window)
+        if pooling == "square":
+            cells = [[r * W + c for c in range(W)] for r in range(H)]
+        elif pooling == "mirror":
+            for name, value in (("H", H), ("W", W)):
+                if value > 1 and value % 2:
+                    raise TreeError(f"mirror grid tree {H} x {W}: {name}={value} must be 1 or even "
+                                    "(each pixel is pooled with its reflections)")
+            cells = [[tuple(sorted({r * W + c, r * W + W - 1 - c, (H - 1 - r) * W + c, (H - 1 - r) * W + W - 1 - c}))
+                      for c in range(max(1, W // 2))] for r in range(max(1, H // 2))]
+        else:
+            raise TreeError(f"grid tree: pooling={pooling!r} is not 'square' or 'mirror'")
+        tree = cls(_pool_grid(cells, windows, f"{'mirror ' if pooling == 'mirror' else ''}grid tree {H} x {W}",
+                              H, W))
+        tree.grid = (H, W)
+        return tree
 
     @classmethod
     def flat(cls, N) -> ModeTree:
@@ -264,6 +346,8 @@ class ModeTree:
             return False
 
     def _check(self, node) -> tuple:
+        if type(node) is tuple and node in self._level:  # already canonical (the common call)
+            return node
         key = as_node(node)
         if key not in self._level:
             raise TreeError(f"{node!r} is not a node of {self!r}")
@@ -272,14 +356,17 @@ class ModeTree:
     def to_nested(self, node=None):
         """Nested tuples of ints (leaves as ints), children in :meth:`children` order."""
         node = self.root if node is None else self._check(node)
-        kids = self._children[node]
-        return tuple(self.to_nested(c) for c in kids) if kids else node[0]
+        built = {}
+        for v in self._postorder(node):  # children before parents: no recursion on the depth
+            kids = self._children[v]
+            built[v] = tuple(built.pop(c) for c in kids) if kids else v[0]
+        return built[node]
 
     def __eq__(self, other):
         return isinstance(other, ModeTree) and self._children == other._children
 
     def __hash__(self):
-        return hash(self.to_nested())
+        return hash(tuple(self._order))
 
     def __repr__(self):
         return f"ModeTree({self.to_nested()!r})"
@@ -296,6 +383,47 @@ def _positions(N, arity, kind) -> list:
 def _check_arity(arity):
     if not _is_int(arity) or arity < 2:
         raise TreeError(f"arity {arity!r} must be an int >= 2")
+
+
+def _windows(window):
+    """``[(a, b)]`` (one window, clipped per level) or the per-level list ``[(a1, b1), ...]``, checked."""
+    per_level = not (isinstance(window, (tuple, list)) and len(window) == 2 and all(map(_is_int, window)))
+    pairs = list(window) if per_level and isinstance(window, (tuple, list)) else [window]
+    for pair in pairs:
+        if (not isinstance(pair, (tuple, list)) or len(pair) != 2 or not all(_is_int(x) and x >= 1 for x in pair)
+                or pair[0] * pair[1] < 2):
+            raise TreeError(f"grid window {pair!r} must be a pair (rows, cols) of positive ints covering at least "
+                            f"2 positions (window={window!r})")
+    if not pairs:
+        raise TreeError("grid windows: the per-level list is empty")
+    return [tuple(map(int, p)) for p in pairs], per_level
+
+
+def _pool_grid(cells, windows, what, H, W):
+    """Pool a grid of subtrees (rows of nested tuples) window by window until one node is left."""
+    pairs, per_level = windows
+    level = 0
+    while len(cells) * len(cells[0]) > 1:
+        h, w = len(cells), len(cells[0])
+        if per_level:
+            if level == len(pairs):
+                raise TreeError(f"{what}: the {len(pairs)} windows {pairs} leave a {h} x {w} grid unpooled")
+            a, b = pairs[level]
+        else:
+            a, b = min(pairs[0][0], h), min(pairs[0][1], w)
+        if h % a or w % b or a * b < 2:
+            hint = (f"window {pairs[level]} does not divide" if per_level else
+                    f"window {pairs[0]} does not tile") + f" the {h} x {w} grid left after {level} level(s)"
+            need = ("the windows' heights must multiply to H and their widths to W" if per_level else
+                    f"H={H} must be a power of the window height {pairs[0][0]} and W={W} of the width {pairs[0][1]}")
+            raise TreeError(f"{what}: {hint}: {need}")
+        cells = [[tuple(cells[i + di][j + dj] for di in range(a) for dj in range(b)) for j in range(0, w, b)]
+                 for i in range(0, h, a)]
+        level += 1
+    if per_level and level != len(pairs):
+        raise TreeError(f"{what}: only {level} of the {len(pairs)} windows {pairs} are used "
+                        "(the windows' heights must multiply to H and their widths to W)")
+    return cells[0][0]
 
 
 def _summary(values):
