@@ -39,6 +39,8 @@ class ContractionCost:
         The linear-format path these numbers belong to.
     itemsize : int
         Bytes per element used for the byte counts.
+    terms : tuple of ContractionCost
+        For a :class:`~tn.NetworkSum`: each term's own cost (``path`` is then empty); else empty.
     """
 
     flops: int
@@ -47,6 +49,7 @@ class ContractionCost:
     peak_memory: int
     path: list = field(repr=False)
     itemsize: int = 8
+    terms: tuple = field(default=(), repr=False)
 
     @property
     def largest_intermediate_bytes(self) -> int:

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import copy
+import math
+
+import numpy as np
+
+from .cost import ContractionCost
 from .errors import ShapeError, StructureError, UnknownTensorError
 from .network import TensorNetwork
 
@@ -64,9 +70,40 @@ class NetworkSum:
     def is_symbolic(self) -> bool:
         return any(t.is_symbolic for t in self.terms)
 
+    @property
     def tensor_names(self) -> tuple:
-        """Every tensor name of every term, once."""
+        """Every tensor name of every term, once (a property, as on :class:`TensorNetwork`)."""
         return tuple(dict.fromkeys(n for t in self.terms for n in t.tensor_names))
+
+    @property
+    def dtype(self):
+        """The dtype the terms' results combine to."""
+        return np.result_type(*(t.dtype for t in self.terms))
+
+    def __contains__(self, name) -> bool:
+        return any(name in t for t in self.terms)
+
+    def data(self, name):
+        """The array of tensor ``name`` (the same in every term that has it)."""
+        for t in self.terms:
+            if name in t:
+                return t.data(name)
+        raise UnknownTensorError(f"no term has a tensor named {name!r}")
+
+    def copy(self, deep=False):
+        """A new sum of copied terms; a tensor shared by several terms stays shared (one array) in the copy."""
+        terms = [t.copy() for t in self.terms]
+        if deep:
+            for name in self.tensor_names:
+                data = self.data(name)
+                if data is not None:
+                    fresh = data.copy()
+                    for t in terms:
+                        if name in t:
+                            t.set_data(name, fresh)
+        new = NetworkSum(terms, self.name)
+        new.metadata = copy.deepcopy(self.metadata)
+        return new
 
     def set_data(self, name, data, check_finite=False):
         """Replace a tensor's values in every term that has it."""
@@ -80,9 +117,11 @@ class NetworkSum:
         """One ``(inputs, output, size_dict)`` triple per term."""
         return [t.get_inputs_output_size_dict(output) for t in self.terms]
 
-    def cost(self, output=None, optimize="auto", dtype=None) -> list:
-        """The cost of each term (a list of :class:`~tn.cost.ContractionCost`)."""
-        return [t.cost(output, optimize, dtype) for t in self.terms]
+    def cost(self, output=None, optimize="auto", dtype=None) -> ContractionCost:
+        """The cost of contracting every term and adding the results (one :class:`~tn.cost.ContractionCost`,
+        each term's own in its ``terms``)."""
+        output = self.output if output is None else tuple(output)
+        return _sum_cost([t.cost(output, optimize, dtype) for t in self.terms], math.prod(map(self.size, output)))
 
     def contract(self, output=None, optimize="auto", memory_limit=None):
         output = self.output if output is None else tuple(output)
@@ -91,8 +130,18 @@ class NetworkSum:
     def to_dense(self, order=None, optimize="auto", memory_limit=None):
         return self.contract(order, optimize, memory_limit)
 
-    def evaluate(self, features, legs=None, batch_index="batch", optimize="auto", memory_limit=None):
-        return _sum(t.evaluate(features, legs, batch_index, optimize, memory_limit) for t in self.terms)
+    def evaluate(self, features, legs=None, batch_index="batch", optimize="auto", memory_limit=None,
+                 method="auto"):
+        """The sum of the terms' :meth:`TensorNetwork.evaluate` (same arguments)."""
+        return _sum(t.evaluate(features, legs, batch_index, optimize, memory_limit, method) for t in self.terms)
+
+    def evaluate_cost(self, batch, legs=None, batch_index="batch", optimize="auto", method="auto",
+                      dtype=None) -> ContractionCost:
+        """The exact cost of :meth:`evaluate` (the terms' costs, their additions and the running total)."""
+        fed = set(self.input_legs if legs is None else legs)
+        result = batch * math.prod(self.size(i) for i in self.output if i not in fed)
+        return _sum_cost([t.evaluate_cost(batch, legs, batch_index, optimize, method, dtype) for t in self.terms],
+                         result)
 
     gradients = TensorNetwork.gradients  # both work term by term, adding shared tensors' gradients
     value_and_grad = TensorNetwork.value_and_grad
@@ -108,6 +157,16 @@ class NetworkSum:
 
     def __repr__(self):
         return f"NetworkSum({len(self.terms)} terms, output={self.output!r})"
+
+
+def _sum_cost(costs, result: int) -> ContractionCost:
+    """Terms evaluated one after the other into a running total of ``result`` elements: FLOPs add (plus one
+    addition per element for every extra term), the peak is the largest term's peak plus the total held meanwhile."""
+    worst = max(costs, key=lambda c: c.largest_intermediate)
+    flops = sum(c.flops for c in costs) + (len(costs) - 1) * result
+    peak = max(c.peak_memory for c in costs) + (result if len(costs) > 1 else 0)
+    return ContractionCost(flops, worst.largest_intermediate, worst.largest_intermediate_inds, peak, [],
+                           worst.itemsize, terms=tuple(costs))
 
 
 def _sum(arrays):

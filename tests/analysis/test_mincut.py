@@ -246,8 +246,18 @@ def test_batch_matches_single_queries():
     single = [mincut(net, list(np.flatnonzero(row))).log2_bound for row in X]
     assert np.allclose(batch, single, atol=1e-9)
     assert np.allclose(mincut_batch(net, ["left-right", "odd-even"]), [math.log2(3), 16])
-    cyc = mps(4)  # chains are trees; a ring is not
-    assert mincut_batch(cyc, [[True, True, False, False]])[0] == pytest.approx(math.log2(3))
+    ring = TensorNetwork()  # a periodic MPS has a cycle, so the batch falls back to certified max-flow
+    for k in range(6):
+        ring.add_tensor(("site", k), rng.standard_normal((2, 3, 3)), (k, ("b", k), ("b", (k + 1) % 6)))
+    ring.set_output(tuple(range(6)))
+    assert tree_dp(cut_graph(ring)) is None
+    rows = np.random.default_rng(1).random((12, 6)) < 0.5
+    rows[:, 0], rows[:, 1] = True, False
+    expected = [math.log2(brute_force_bound(ring, list(np.flatnonzero(r)), list(np.flatnonzero(~r)))) for r in rows]
+    assert np.allclose(mincut_batch(ring, rows), expected)
+    # halves of the ring: two bonds (3 x 3 = 9) or the three open legs of a side (2^3 = 8), whichever is smaller
+    assert mincut_batch(ring, [[True, True, True, False, False, False]])[0] == pytest.approx(3.0)
+    assert mincut_batch(ring, [[True, True, False, False, False, False]])[0] == pytest.approx(2.0)
 
 
 def test_network_sum_bounds_add():

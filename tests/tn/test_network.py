@@ -248,3 +248,34 @@ def test_auto_finds_the_cheap_full_tensor_path_of_a_tree():
     net.set_output(tuple(range(16)) + ("y",))
     assert net.cost(optimize="greedy").flops == 437328
     assert net.cost().flops <= 269520 * 1.01
+
+
+def test_network_sum_speaks_the_network_protocol():
+    """A NetworkSum answers what a TensorNetwork answers: names, dtype, data, copy, evaluate(method=), costs."""
+    import builders
+    from tn import NetworkSum
+    from tn.cost import ContractionCost
+    rng = np.random.default_rng(0)
+    W, D = rng.standard_normal((2, 3)), rng.standard_normal((3, 3)).astype(np.float32)
+    a, b = TensorNetwork(), TensorNetwork()
+    a.add_tensor("W", W, ("i", "j"))
+    b.add_tensor("W", W, ("i", "k"))
+    b.add_tensor("D", D, ("k", "j"))
+    s = NetworkSum([a, b])
+    assert s.tensor_names == ("W", "D") and "D" in s and s.data("W") is W and s.dtype == np.float64
+    deep = s.copy(deep=True)
+    assert deep.terms[0].data("W") is deep.terms[1].data("W") and deep.data("W") is not W
+    deep.set_data("W", np.zeros((2, 3)))
+    assert np.allclose(s.to_dense(), W + W @ D) and np.allclose(deep.to_dense(), 0)
+    cost = s.cost()
+    assert isinstance(cost, ContractionCost) and len(cost.terms) == 2
+    # two terms contracted one after the other, then 2 x 3 additions into the running total
+    assert cost.flops == a.cost().flops + b.cost().flops + 6
+    assert cost.largest_intermediate == max(a.cost().largest_intermediate, b.cost().largest_intermediate)
+    mixed = builders.mixed_dilated(8, 2, 2, seed=1)
+    x = rng.random((8, 5, 2))
+    tree, einsum = mixed.evaluate(x, method="tree"), mixed.evaluate(x, method="einsum")
+    assert np.allclose(tree, einsum)
+    assert np.allclose(tree, sum(t.evaluate(x) for t in mixed.terms))
+    ecost = mixed.evaluate_cost(5)
+    assert ecost.flops == sum(t.evaluate_cost(5).flops for t in mixed.terms) + (len(mixed.terms) - 1) * 5
