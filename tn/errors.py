@@ -119,3 +119,7 @@ class BoundViolationError(TNError, AssertionError):
 
 class DynamicsError(TNError, ValueError):
     """Optimization dynamics diverged or were given inconsistent inputs."""
+
+
+class DomainError(TNError, ValueError):
+    """Values outside the domain an operation needs (e.g. negative weights for the log-domain forward)."""

@@ -75,6 +75,8 @@ class TensorNetwork:
         self._natural_path: list | None = None
         self.metadata: dict = {}
         self._key = None
+        self._plans: dict = {}    # fed legs -> tree plan (or None): the structure key is hashed once per structure
+        self._weights: dict = {}  # domain -> treeexec.Weights of the current arrays (stacked once per version)
 
     # ------------------------------------------------------------------ building
     def add_tensor(self, name, data, inds, check_finite=False):
@@ -110,6 +112,7 @@ class TensorNetwork:
         if array.shape != self._shapes[name]:
             raise ShapeError(f"tensor {name!r} has shape {self._shapes[name]}, new data has shape {array.shape}")
         self._data[name] = array
+        self._weights.clear()
 
     def remove_tensor(self, name):
         """Remove a tensor; indices left on no tensor disappear (also from the output)."""
@@ -167,6 +170,8 @@ class TensorNetwork:
 
     def _changed(self):
         self._key = None
+        self._plans.clear()
+        self._weights.clear()
 
     # ------------------------------------------------------------------ queries
     @property
@@ -306,7 +311,7 @@ class TensorNetwork:
         return self.contract(self.output if order is None else order, optimize, memory_limit)
 
     def evaluate(self, features, legs=None, batch_index="batch", optimize="auto", memory_limit=None,
-                 method="auto"):
+                 method="auto", domain="linear"):
         """Batched forward pass: one (B, dim) feature matrix per leg, a batch index shared by all of them.
 
         Parameters
@@ -321,6 +326,10 @@ class TensorNetwork:
             (every ConvAC / dilated / CP network); ``"einsum"``: one contraction of the network with the
             features attached (:meth:`fed_network`), along an optimized path; ``"auto"``: the tree
             executor when it applies.
+        domain : {"linear", "log"}
+            ``"log"``: the log of the output, computed in log space (theory §12: logsumexp 1x1 convs,
+            product pooling as sums of logs), finite at any N; needs non-negative weights and features
+            (a :class:`~tn.errors.DomainError` names the first tensor or leg that is not) and a tree network.
 
         Returns
         -------
@@ -328,12 +337,18 @@ class TensorNetwork:
         """
         legs, mats = self._features(features, legs)
         self._check_batch_index(batch_index)
+        if treeexec.check_domain(domain) == "log" and method == "einsum":
+            raise SettingError("domain='log' runs on the tree executor: use method='auto' or 'tree'")
         plan = self._tree_plan(legs, method, optimize)
         if plan is not None:
-            arrays = self.arrays()
-            itemsize = np.result_type(self.dtype, mats[0]).itemsize
-            memory.check(plan.cost(len(mats[0]), itemsize), memory_limit, "evaluate")
-            return plan(arrays, mats)
+            weights = self._tree_weights(plan, domain)
+            memory.check(plan.cost(len(mats[0]), np.result_type(weights.dtype, mats[0]).itemsize), memory_limit,
+                         "evaluate")
+            feats = treeexec.log_features(mats, legs) if domain == "log" else mats
+            return plan(None, feats, weights=weights)
+        if domain == "log":
+            raise StructureError("domain='log' needs a tree network of matrices with one unfed open leg "
+                                 "(see tn.treeexec.tree_plan)")
         return self.fed_network(mats, legs, batch_index).contract(optimize=optimize, memory_limit=memory_limit)
 
     def evaluate_cost(self, batch, legs=None, batch_index="batch", optimize="auto", method="auto",
@@ -376,11 +391,21 @@ class TensorNetwork:
             raise OptimizeError(f"evaluate method must be 'auto', 'tree' or 'einsum', not {method!r}")
         if method == "einsum":
             return None
-        plan = contraction.PLANS.get(("tree", self.structure_key(), legs), lambda: treeexec.tree_plan(self, legs))
+        if legs not in self._plans:
+            self._plans[legs] = contraction.PLANS.get(("tree", self.structure_key(), legs),
+                                                      lambda: treeexec.tree_plan(self, legs))
+        plan = self._plans[legs]
         if plan is None and method == "tree":
             raise OptimizeError("evaluate(method='tree') needs a tree network of matrices with one unfed open "
                                 "leg (see tn.treeexec.tree_plan); use method='einsum'")
         return plan
+
+    def _tree_weights(self, plan, domain):
+        """The arrays prepared for ``plan`` (:meth:`tn.treeexec.TreePlan.prepare`), once per weight version."""
+        weights = self._weights.get(domain)
+        if weights is None or weights.plan is not plan:
+            weights = self._weights[domain] = plan.prepare(self.arrays(), domain, self.tensor_names)
+        return weights
 
     def _features(self, features, legs):
         """``(legs, matrices)`` checked: one (B, size) matrix per leg; a 3-d array stays one array."""
@@ -391,11 +416,14 @@ class TensorNetwork:
             mats = features if isinstance(features, np.ndarray) and features.ndim == 3 else list(features)
             if len(mats) != len(legs):
                 raise ShapeError(f"evaluate got {len(mats)} feature matrices for {len(legs)} legs")
-        legs = self._check_open(legs, "evaluate legs")
+        if not (type(legs) is tuple and legs in self._plans):  # legs already fed once were checked then
+            legs = self._check_open(legs, "evaluate legs")
         if not legs:
             raise ShapeError("evaluate needs at least one leg to feed")
         if isinstance(mats, np.ndarray):  # one stacked array: check it whole, no per-leg work
-            if {self._sizes[leg] for leg in legs} == {mats.shape[2]} and mats.dtype.kind in "fc":
+            plan = self._plans.get(legs)  # a tree plan feeds legs of one size
+            sizes = {plan.sizes[0][1]} if plan is not None else {self._sizes[leg] for leg in legs}
+            if sizes == {mats.shape[2]} and mats.dtype.kind in "fc":
                 return legs, mats
             mats = list(mats)
         return legs, [self._feature_matrix(leg, m, mats[0]) for leg, m in zip(legs, mats)]
