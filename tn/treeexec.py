@@ -23,7 +23,6 @@ import numpy as np
 from .cost import ContractionCost
 from .errors import DomainError, SettingError, ShapeError
 
-
 DOMAINS = ("linear", "log")
 
 
@@ -44,10 +43,74 @@ class Weights:
     the same array object as position p (gradients are summed per array).
     """
 
-    __slots__ = ("plan", "domain", "steps", "owner", "dtype")
+    __slots__ = ("domain", "dtype", "layout", "owner", "plan", "steps")
 
-    def __init__(self, plan, domain, steps, owner, dtype):
+    def __init__(self, plan, domain, steps, owner, dtype, layout=None):
         self.plan, self.domain, self.steps, self.owner, self.dtype = plan, domain, steps, owner, dtype
+        self.layout = layout
+
+
+def _entry(w, domain, shared):
+    """One matmul step's entry of :class:`Weights` from its oriented weights (log domain: theta)."""
+    if domain == "linear":
+        return w, shared
+    shift = w.max(axis=-2, keepdims=True)
+    shift[~np.isfinite(shift)] = 0  # an all-zero column: exp(-inf - 0) = 0, no nan
+    return np.exp(w - shift), shift, w, shared
+
+
+class Layout:
+    """All parameters of a plan in one flat vector (training): one block per array, in owner order.
+
+    ``index[k]`` gathers matmul step k's oriented weights from the vector in one fancy index (no
+    per-tensor stacking), and :meth:`gradient` scatters the step cotangents back: an optimizer then
+    updates one vector with a few numpy calls, whatever the number of tensors.
+    """
+
+    def __init__(self, plan, shapes, owner):
+        self.plan, self.owner = plan, list(owner)
+        self.blocks, size = {}, 0  # owner position -> (start, shape)
+        for p, o in enumerate(self.owner):
+            if o == p:
+                self.blocks[p] = (size, tuple(shapes[p]))
+                size += int(np.prod(shapes[p]))
+        self.size, self.index = size, {}
+        for k, step in enumerate(plan.steps):
+            if step[0] != "matmul":
+                continue
+            positions, transposed = step[4], step[5]
+            owners = [self.owner[q] for q in positions]
+            shared = len(set(owners)) == 1
+            mats = []
+            for o in owners[:1] if shared else owners:
+                start, shape = self.blocks[o]
+                a = np.arange(start, start + int(np.prod(shape))).reshape(shape)
+                mats.append(a.T if transposed else a)
+            self.index[k] = (mats[0] if shared else np.stack(mats), shared, shared or len(set(owners)) == len(owners))
+
+    def flatten(self, arrays) -> np.ndarray:
+        """Arrays by tensor position -> the flat vector."""
+        return np.concatenate([np.ravel(arrays[o]) for o in self.blocks])
+
+    def unflatten(self, flat) -> dict:
+        """Owner position -> a view of its block of ``flat``."""
+        return {o: flat[start:start + int(np.prod(shape))].reshape(shape) for o, (start, shape) in self.blocks.items()}
+
+    def weights(self, flat, domain="linear") -> Weights:
+        """:class:`Weights` of a flat vector (log domain: the vector holds theta = log W)."""
+        steps = {k: _entry(flat[idx], check_domain(domain), shared) for k, (idx, shared, _) in self.index.items()}
+        return Weights(self.plan, domain, steps, self.owner, flat.dtype, self)
+
+    def gradient(self, step_grads, dtype) -> np.ndarray:
+        """Step cotangents (oriented, as :meth:`TreePlan._backward` makes them) -> one flat gradient."""
+        g = np.zeros(self.size, dtype)
+        for k, gw in step_grads.items():
+            idx, _, unique = self.index[k]
+            if unique:
+                g[idx] += gw
+            else:
+                np.add.at(g, idx, gw)
+        return g
 
 
 class TreePlan:
@@ -132,14 +195,9 @@ class TreePlan:
             else:
                 w = np.stack([arrays[p] for p in positions])
                 w = w.transpose(0, 2, 1) if transposed else w
-            if domain == "linear":
-                steps[k] = (w, shared)
-                continue
-            if not logs:
+            if domain == "log" and not logs:
                 w = _log_of(w, "tensor", [names[p] if names else f"#{p}" for p in positions], shared)
-            shift = w.max(axis=-2, keepdims=True)
-            shift[~np.isfinite(shift)] = 0  # an all-zero column: exp(-inf - 0) = 0, no nan
-            steps[k] = (np.exp(w - shift), shift, w, shared)
+            steps[k] = _entry(w, domain, shared)
         dtype = np.result_type(*(s[0] for s in steps.values())) if steps else np.dtype(np.float64)
         return Weights(self, domain, steps, owner, dtype)
 
@@ -155,15 +213,22 @@ class TreePlan:
         """``(value, grads, feature cotangent or None)`` of ``loss_fn(out) -> (value, d value / d out)``.
 
         ``grads`` maps the owner position of every array (:attr:`Weights.owner`) to the gradient of the
-        loss with respect to that array, summed over every tensor holding it; in the log domain with
-        respect to its log (theta), and the feature cotangent is with respect to the log features.
+        loss with respect to that array, summed over every tensor holding it (for weights made by a
+        :class:`Layout`: one flat gradient vector); in the log domain with respect to its log (theta), and
+        the feature cotangent is with respect to the log features.
         """
         out, tape = self._run(weights, features, tape=True)
         value, grad_out = loss_fn(out)
         grad_out = np.asarray(grad_out)
         if grad_out.shape != out.shape:
             raise ShapeError(f"the loss gradient has shape {grad_out.shape}, the output has shape {out.shape}")
-        grads, fgrad = self._backward(weights, tape, grad_out, feature_grad)
+        step_grads, fgrad = self._backward(weights, tape, grad_out, feature_grad)
+        if weights.layout is not None:
+            return value, weights.layout.gradient(step_grads, tape[2]), fgrad
+        grads = {}
+        for k, gw in step_grads.items():
+            _, _, _, positions, transposed, _ = self.steps[k][1:]
+            _add_grads(grads, gw, positions, transposed, weights.steps[k][-1], weights.owner)
         return value, grads, fgrad
 
     def _run(self, weights, features, tape):
@@ -206,7 +271,7 @@ class TreePlan:
             step = self.steps[k]
             G = cot[step[1]]
             if step[0] == "matmul":
-                _, _, src, where, positions, transposed, _ = step
+                src, where = step[2], step[3]
                 need_x = src != 0 or feature_grad
                 x = _gather(store[src], where)
                 view = _view(cot[src], where) if need_x else None
@@ -216,7 +281,7 @@ class TreePlan:
                     gx, gw = _matmul_backward(x, G, *weights.steps[k], need_x, view)
                 if need_x and gx is not view:
                     _put(cot[src], where, gx)
-                _add_grads(grads, gw, positions, transposed, weights.steps[k][-1], weights.owner)
+                grads[k] = gw
             elif log:  # d(sum of slots) / d slot = 1
                 for src, where in step[2]:
                     _put(cot[src], where, G)

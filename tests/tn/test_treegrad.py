@@ -166,7 +166,7 @@ def test_underflowing_gemm_rows_are_recomputed_exactly():
     root = np.log(net.data(net.tensor_names[-1]))
     expected = logsumexp(4 * np.array([-900.0, -800.0, -1000.0])[:, None] + root, axis=0)
     assert np.allclose(out, expected, rtol=1e-12)
-    value, grads, _ = plan.value_and_grad(weights, lx, lambda o: (o.sum(), np.ones_like(o)))
+    _, grads, _ = plan.value_and_grad(weights, lx, lambda o: (o.sum(), np.ones_like(o)))
     assert all(np.all(np.isfinite(g)) for g in grads.values())
     # d out / d theta_leaf[1, z] = 2 * softmax weight of component z (one class sum per class, 2 classes)
     p = np.exp(4 * np.array([-900.0, -800.0, -1000.0])[:, None] + root - expected)
@@ -177,7 +177,7 @@ def test_float32_in_float32_gradients_out():
     net = positive(builders.deep_convac(8, M=2, widths=3, seed=0, dtype=np.float32))
     x = np.random.default_rng(0).random((8, 4, 2)).astype(np.float32)
     for domain in ("linear", "log"):
-        value, grads = value_and_grad(net, x, lambda o: (o.sum(), np.ones_like(o)), domain=domain)
+        _, grads = value_and_grad(net, x, lambda o: (o.sum(), np.ones_like(o)), domain=domain)
         assert net.evaluate(x, domain=domain).dtype == np.float32
         assert {g.dtype for g in grads.values()} == {np.dtype(np.float32)}
 
