@@ -88,3 +88,15 @@ def random_matrix_trees(draw, max_leaves=10, max_width=4, shared=False):
     net.set_output(tuple(range(n_leaves)) + ("y",))
     net.set_input_legs(tuple(range(n_leaves)))
     return net, n_leaves, M
+
+
+def shared_sum(seed=0, dtype=np.float64):
+    """``(sum, W, D)``: the NetworkSum W + W D of two terms sharing the tensor ``"W"`` (one array in both)."""
+    from .netsum import NetworkSum
+    rng = np.random.default_rng(seed)
+    W, D = rng.standard_normal((2, 3)), rng.standard_normal((3, 3)).astype(dtype)
+    a, b = TensorNetwork(), TensorNetwork()
+    a.add_tensor("W", W, ("i", "j"))
+    b.add_tensor("W", W, ("i", "k"))
+    b.add_tensor("D", D, ("k", "j"))
+    return NetworkSum([a, b]), W, D

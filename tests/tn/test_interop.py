@@ -7,6 +7,7 @@ import builders
 from analysis import mincut
 from tn import NetworkSum, TensorNetwork
 from tn.interop import from_quimb, from_tensornetwork, to_quimb, to_tensornetwork
+from tn.testing import shared_sum
 
 
 def _routes():
@@ -56,13 +57,8 @@ def test_network_sum_exports_per_term(route):
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: r[0])
 def test_shared_tensors_share_again(route):
     _, export, back = route
-    rng = np.random.default_rng(1)
-    W, D = rng.standard_normal((2, 3)), rng.standard_normal((3, 3))
-    a, b = TensorNetwork(), TensorNetwork()
-    a.add_tensor("W", W, ("i", "j"))
-    b.add_tensor("W", W, ("i", "k"))
-    b.add_tensor("D", D, ("k", "j"))
-    out = back(export(NetworkSum([a, b])))
+    s, W, D = shared_sum(1)
+    out = back(export(s))
     assert out.terms[0].data("W") is out.terms[1].data("W")  # set_data on the sum updates both terms again
     assert np.allclose(out.to_dense(), W + W @ D)
 

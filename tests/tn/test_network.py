@@ -4,8 +4,7 @@ from hypothesis import given, settings
 
 import tn
 from tn import NetworkSum, TensorNetwork, errors
-
-from tn.testing import random_networks
+from tn.testing import random_networks, shared_sum
 
 
 def three_tensors(rng=np.random.default_rng(0)):
@@ -183,13 +182,9 @@ def test_cotengra_optimizer_when_installed():
 
 
 def test_network_sum_shares_tensors():
+    s, W, D = shared_sum(5)
+    a = s.terms[0]
     rng = np.random.default_rng(5)
-    W, D = rng.random((2, 3)), rng.random((3, 3))
-    a, b = TensorNetwork(), TensorNetwork()
-    a.add_tensor("W", W, ("i", "j"))
-    b.add_tensor("W", W, ("i", "k"))
-    b.add_tensor("D", D, ("k", "j"))
-    s = NetworkSum([a, b])
     assert np.allclose(s.to_dense(), W + W @ D)
     W2 = rng.random((2, 3))
     s.set_data("W", W2)
@@ -253,15 +248,10 @@ def test_auto_finds_the_cheap_full_tensor_path_of_a_tree():
 def test_network_sum_speaks_the_network_protocol():
     """A NetworkSum answers what a TensorNetwork answers: names, dtype, data, copy, evaluate(method=), costs."""
     import builders
-    from tn import NetworkSum
     from tn.cost import ContractionCost
+    s, W, D = shared_sum(0, dtype=np.float32)
+    a, b = s.terms
     rng = np.random.default_rng(0)
-    W, D = rng.standard_normal((2, 3)), rng.standard_normal((3, 3)).astype(np.float32)
-    a, b = TensorNetwork(), TensorNetwork()
-    a.add_tensor("W", W, ("i", "j"))
-    b.add_tensor("W", W, ("i", "k"))
-    b.add_tensor("D", D, ("k", "j"))
-    s = NetworkSum([a, b])
     assert s.tensor_names == ("W", "D") and "D" in s and s.data("W") is W and s.dtype == np.float64
     deep = s.copy(deep=True)
     assert deep.terms[0].data("W") is deep.terms[1].data("W") and deep.data("W") is not W
