@@ -177,7 +177,9 @@ def build_network(args):
         text = given.get(f)
         if param is None:
             continue
-        if text is None and f.default is not None and params[param].default is inspect.Parameter.empty:
+        # a builder parameter without a default (or None: required unless e.g. grid= replaces it) gets the flag's
+        default = params[param].default
+        if text is None and f.default is not None and (default is inspect.Parameter.empty or default is None):
             text = f.default
         if text is not None:
             values[param] = text if f.parse is str else f.parse(text)

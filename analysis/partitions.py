@@ -12,6 +12,24 @@ the i-th input leg:
     contiguous blocks of K positions alternating sides, the first block in A.
 ``random:SEED``
     a balanced random split (A has N // 2 positions) drawn with ``numpy.random.default_rng(SEED)``.
+
+On a network built on an H x W image (``metadata["grid"]``, theory §9; position p = row * W + col)
+``left-right`` means the left columns (col < W // 2) and these names are added:
+
+``top-bottom``
+    A = the top rows, row < H // 2 (the paper's I^low).
+``checkerboard``
+    A = the pixels with row + col even (the paper's I^odd: every 2 x 2 window is split).
+``center-border``
+    A = the central block, rows and columns [H // 4, H - H // 4) x [W // 4, W - W // 4).
+``quadrants:Q``
+    A = quadrant Q (0 top-left, 1 top-right, 2 bottom-left, 3 bottom-right), B the other three.
+``rows:K`` / ``cols:K``
+    bands of K rows (columns) alternating sides, the first band in A.
+mask
+    a boolean H x W array (True = A); on the command line ``--mask "1100/1100/0011/0011"`` (:func:`parse_mask`).
+
+A grid name on a network without a grid is a :class:`~tn.errors.PartitionError`.
 explicit
     any iterable of open legs for A (B defaults to the other input legs), a pair ``(A, B)``, or, on
     the command line, the text ``"0,1,2"`` or ``"0,1|2,3"``.
@@ -53,9 +71,87 @@ def register_partition(name, fn=None, *, arg=None, replace=False):
     return PARTITIONS.register(name, fn, replace=replace, arg=arg)
 
 
+def grid_shape(net):
+    """``(H, W)`` of a network built on an image (``metadata["grid"]``), or None.
+
+    Examples
+    --------
+    >>> import builders
+    >>> grid_shape(builders.deep_convac(grid=(4, 8), M=2, widths=2)), grid_shape(builders.deep_convac(8, 2, 2))
+    ((4, 8), None)
+    """
+    grid = getattr(net, "metadata", {}).get("grid")
+    return None if grid is None else (int(grid[0]), int(grid[1]))
+
+
+def _grid_of(net, legs, name) -> tuple:
+    """The network's (H, W), checked against its input legs; PartitionError on a 1D network."""
+    shape = grid_shape(net)
+    if shape is None:
+        raise PartitionError(f"partition {name!r} needs a network built on an image grid (metadata['grid'], e.g. "
+                             "builders.deep_convac(grid=(8, 8), ...)); this one has none: use left-right, odd-even, "
+                             "blocks:K, random:SEED or explicit legs")
+    if shape[0] * shape[1] != len(legs):
+        raise PartitionError(f"partition {name!r}: the grid {shape[0]} x {shape[1]} does not match the network's "
+                             f"{len(legs)} input legs")
+    return shape
+
+
+def grid_pixels(net, legs, name, keep) -> tuple:
+    """Side A of a grid family: the legs of the pixels with ``keep(row, col, H, W)`` (both sides non-empty).
+
+    A new grid family is ``register_partition(name, lambda net, legs, v: grid_pixels(net, legs, name, keep))``.
+    """
+    H, W = _grid_of(net, legs, name)
+    A = tuple(legs[r * W + c] for r in range(H) for c in range(W) if keep(r, c, H, W))
+    if not A or len(A) == len(legs):
+        raise PartitionError(f"partition {name!r} on a {H} x {W} grid leaves side {'A' if not A else 'B'} empty")
+    return A
+
+
 @register_partition("left-right")
 def _left_right(net, legs, value):
-    return legs[: len(legs) // 2]
+    if grid_shape(net) is None:
+        return legs[: len(legs) // 2]
+    return grid_pixels(net, legs, "left-right", lambda r, c, H, W: c < W // 2)
+
+
+@register_partition("top-bottom")
+def _top_bottom(net, legs, value):
+    return grid_pixels(net, legs, "top-bottom", lambda r, c, H, W: r < H // 2)
+
+
+@register_partition("checkerboard")
+def _checkerboard(net, legs, value):
+    return grid_pixels(net, legs, "checkerboard", lambda r, c, H, W: (r + c) % 2 == 0)
+
+
+@register_partition("center-border")
+def _center_border(net, legs, value):
+    return grid_pixels(net, legs, "center-border",
+                   lambda r, c, H, W: H // 4 <= r < H - H // 4 and W // 4 <= c < W - W // 4)
+
+
+@register_partition("quadrants", arg="Q")
+def _quadrants(net, legs, q):
+    if q not in range(4):
+        raise PartitionError(f"partition 'quadrants:{q}': Q must be 0 (top-left), 1 (top-right), 2 (bottom-left) "
+                             "or 3 (bottom-right)")
+    return grid_pixels(net, legs, f"quadrants:{q}",
+                   lambda r, c, H, W: (r >= H // 2) == (q >= 2) and (c >= W // 2) == (q % 2 == 1))
+
+
+def _bands(axis):
+    def family(net, legs, k):
+        name = f"{axis}:{k}"
+        if k < 1:
+            raise PartitionError(f"partition {name!r}: the band width must be >= 1")
+        return grid_pixels(net, legs, name, lambda r, c, H, W: ((r if axis == "rows" else c) // k) % 2 == 0)
+    return family
+
+
+register_partition("rows", _bands("rows"), arg="K")
+register_partition("cols", _bands("cols"), arg="K")
 
 
 @register_partition("odd-even")
@@ -76,6 +172,10 @@ def _random(net, legs, seed):
         raise PartitionError(f"partition 'random:{seed}': the seed must be >= 0")
     picks = np.random.default_rng(seed).choice(len(legs), len(legs) // 2, replace=False)
     return tuple(legs[i] for i in sorted(picks))
+
+
+GRID_PARTITIONS = ("left-right", "top-bottom", "checkerboard", "center-border", "quadrants:0", "rows:1", "cols:1")
+"""The named partitions of an image a sweep answers by default (add ``random:SEED`` for random ones)."""
 
 
 def partition_names() -> tuple:
@@ -117,6 +217,41 @@ def parse_legs(text: str) -> tuple:
     if repeated:
         raise PartitionError(f"partition {text!r} repeats legs {repeated!r}")
     return legs
+
+
+def parse_mask(text: str) -> np.ndarray:
+    """A boolean H x W mask from text: rows of ``0``/``1`` separated by ``/`` (1 = side A).
+
+    Examples
+    --------
+    >>> parse_mask("1100/0011").astype(int).tolist()
+    [[1, 1, 0, 0], [0, 0, 1, 1]]
+    """
+    rows = [row.strip() for row in str(text).split("/")]
+    if not rows or any(not row or set(row) - {"0", "1"} for row in rows) or len({len(r) for r in rows}) != 1:
+        raise PartitionError(f"mask {text!r}: expected rows of 0/1 of equal length separated by '/', "
+                             "e.g. '1100/1100/0011/0011'")
+    return np.array([[ch == "1" for ch in row] for row in rows], dtype=bool)
+
+
+def mask_text(mask) -> str:
+    """The text form of a boolean mask (inverse of :func:`parse_mask`)."""
+    return "/".join("".join("1" if v else "0" for v in row) for row in np.asarray(mask))
+
+
+def _mask_partition(net, mask) -> Partition:
+    legs = tuple(net.input_legs)
+    mask = np.asarray(mask)
+    name = f"mask:{mask_text(mask)}" if mask.ndim == 2 else "mask"
+    H, W = _grid_of(net, legs, name)
+    if mask.shape != (H, W):
+        raise PartitionError(f"mask of shape {mask.shape} does not match the network's {H} x {W} grid")
+    if mask.dtype != bool:
+        raise PartitionError(f"a mask must be a boolean array (True = side A), got dtype {mask.dtype}")
+    A = tuple(legs[p] for p in np.flatnonzero(mask.ravel()))
+    B = tuple(legs[p] for p in np.flatnonzero(~mask.ravel()))
+    A, B = validate_partition(net, A, B)
+    return Partition(name, A, B)
 
 
 def _looks_explicit(text: str) -> bool:
@@ -178,9 +313,11 @@ def make_partition(net, spec, B=None) -> Partition:
     Parameters
     ----------
     net : tn.TensorNetwork or tn.NetworkSum
-    spec : str, Partition, iterable of legs, or pair (A, B)
-        A name (``"left-right"``, ``"odd-even"``, ``"blocks:K"``, ``"random:SEED"``), command-line text
-        (``"0,1,2"``, ``"0,1|2,3"``), a :class:`Partition`, or the legs of A.
+    spec : str, Partition, numpy boolean array, iterable of legs, or pair (A, B)
+        A name (``"left-right"``, ``"odd-even"``, ``"blocks:K"``, ``"random:SEED"``; on a grid network
+        also ``"top-bottom"``, ``"checkerboard"``, ``"center-border"``, ``"quadrants:Q"``, ``"rows:K"``,
+        ``"cols:K"``, ``"mask:1100/0011"``), command-line text (``"0,1,2"``, ``"0,1|2,3"``), a
+        :class:`Partition`, a boolean H x W mask (grid networks), or the legs of A.
     B : iterable of legs, optional
         The legs of B; default: the input legs not in A.
 
@@ -193,10 +330,20 @@ def make_partition(net, spec, B=None) -> Partition:
     Partition(name='blocks:2', A=(0, 1, 4, 5), B=(2, 3, 6, 7))
     >>> make_partition(net, "0,7|1,2").A
     (0, 7)
+    >>> import builders, numpy as np
+    >>> img = builders.deep_convac(grid=(4, 4), M=2, widths=2)
+    >>> make_partition(img, "top-bottom").A
+    (0, 1, 2, 3, 4, 5, 6, 7)
+    >>> make_partition(img, np.eye(4, dtype=bool)).A
+    (0, 5, 10, 15)
     """
     if isinstance(spec, Partition):
         A, B_ = validate_partition(net, spec.A, spec.B)
         return Partition(spec.name, A, B_)
+    if isinstance(spec, np.ndarray) and B is None:
+        return _mask_partition(net, spec)
+    if isinstance(spec, str) and spec.startswith("mask:") and B is None:
+        return _mask_partition(net, parse_mask(spec[len("mask:"):]))
     legs = tuple(net.input_legs)
     name = None
     if isinstance(spec, str) and B is None:
@@ -221,8 +368,8 @@ def _explicit_name(A, B, legs) -> str:
 
 
 def make_partitions(net, specs) -> list:
-    """:func:`make_partition` for each spec (a single name or Partition counts as one spec)."""
-    if isinstance(specs, (str, Partition)):
+    """:func:`make_partition` for each spec (a single name, Partition or mask counts as one spec)."""
+    if isinstance(specs, (str, Partition, np.ndarray)):
         specs = [specs]
     return [make_partition(net, s) for s in specs]
 
@@ -251,5 +398,19 @@ def balanced_partitions(net) -> list:
     return out
 
 
-__all__ = ["Partition", "make_partition", "make_partitions", "validate_partition", "balanced_partitions",
-           "partition_names", "parse_legs", "PARTITIONS", "register_partition"]
+__all__ = [
+    "GRID_PARTITIONS",
+    "PARTITIONS",
+    "Partition",
+    "balanced_partitions",
+    "grid_pixels",
+    "grid_shape",
+    "make_partition",
+    "make_partitions",
+    "mask_text",
+    "parse_legs",
+    "parse_mask",
+    "partition_names",
+    "register_partition",
+    "validate_partition",
+]

@@ -25,6 +25,25 @@ from .modetree import ModeTree
 from .reference import reference_forward
 from .registry import available, get
 
-__all__ = ["ModeTree", "convac", "shallow_convac", "deep_convac", "dilated_convnet", "dilated_params", "mixed",
-           "mixed_dilated", "reference", "reference_forward", "tree_of", "grid_of", "get_params", "set_params", "param_names",
-           "available", "get", "deep_linear", "tensor_train", "balanced_factors"]
+__all__ = [
+           "ModeTree",
+           "available",
+           "balanced_factors",
+           "convac",
+           "deep_convac",
+           "deep_linear",
+           "dilated_convnet",
+           "dilated_params",
+           "get",
+           "get_params",
+           "grid_of",
+           "mixed",
+           "mixed_dilated",
+           "param_names",
+           "reference",
+           "reference_forward",
+           "set_params",
+           "shallow_convac",
+           "tensor_train",
+           "tree_of",
+]

@@ -234,4 +234,4 @@ def tensor_train(N, M, widths, classes=1, scale=1.0, seed=0, dtype=np.float64):
     return net
 
 
-__all__ = ["deep_linear", "tensor_train", "balanced_factors", "INITS"]
+__all__ = ["INITS", "balanced_factors", "deep_linear", "tensor_train"]
