@@ -22,6 +22,13 @@ Open legs in neither A nor B are *fixed* (theory §8): each gets a one-hot vecto
 ``"auto"``
     dense when the tensor has at most ``dense_max_entries`` entries, else gram when the cut
     dimension is at most ``gram_max_dim``, else :class:`~tn.errors.SpectrumError` saying why.
+
+Scale: each step of the gram route divides by its largest entry and carries the factor as a log, so
+deep networks whose singular values leave float64 (s_1 ~ 2^N at N >= 2048 for unit-variance weights)
+still work: the returned :class:`Spectrum` then holds values / s_1 and ``log2_scale`` = log2 s_1.
+Precision: spectra are computed in float64 (complex128 for complex networks) whatever the network's
+dtype: the rank tolerance is float64's, and float32 round-off (~1e-7 relative) would hide small
+singular values. The cost of the gram route is linear in the number of tensors (one path replay).
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ import opt_einsum
 
 from tn import NetworkSum, TensorNetwork
 from tn.contraction import equation, find_path, symbols_for
+from tn.cost import replay
 from tn.errors import PartitionError, SpectrumError, SymbolicTensorError
 from tn.netsum import terms_of
 from tn.registry import Registry
@@ -44,6 +52,7 @@ from .partitions import make_partition
 
 DENSE_MAX_ENTRIES = 2**22
 GRAM_MAX_DIM = 2048
+FOLD_MAX_LOG2 = 900  # |log2 s_1| beyond this: the scale is kept apart (Spectrum.log2_scale)
 SPECTRUM_METHODS = Registry("spectrum method", extra=("auto",))
 
 
@@ -63,6 +72,10 @@ class Spectrum:
     cut : tuple
         The cut the gram method split along (empty for dense).
     seconds : float
+    log2_scale : float
+        The singular values are ``values * 2**log2_scale``. 0 unless they leave float64's comfortable
+        range (deep networks: s_1 ~ 2^N), where ``values`` are divided by s_1 (so ``values[0] == 1``)
+        and the scale is kept here; every entanglement measure is scale-free and reads ``values``.
     """
 
     values: np.ndarray
@@ -70,6 +83,13 @@ class Spectrum:
     shape: tuple
     cut: tuple = ()
     seconds: float = 0.0
+    log2_scale: float = 0.0
+
+    @property
+    def log2_values(self) -> np.ndarray:
+        """log2 of the true singular values (``-inf`` for zeros), at any scale."""
+        with np.errstate(divide="ignore"):
+            return np.log2(self.values) + self.log2_scale
 
     def __array__(self, dtype=None, copy=None):
         return np.asarray(self.values, dtype=dtype)
@@ -151,8 +171,15 @@ def schmidt_spectrum(net, A, B=None, method="auto", *, fixed=None, full=False, g
         method = "dense" if entries <= dense_max_entries else "gram"
     result = SPECTRUM_METHODS.get(method)(proj, part, cut, gram_max_dim=gram_max_dim, entries=entries,
                                           optimize=optimize, memory_limit=memory_limit)
-    result = Spectrum(result.values, result.method, result.shape, result.cut, time.perf_counter() - start)
-    return result if full else result.values
+    result = Spectrum(result.values, result.method, result.shape, result.cut, time.perf_counter() - start,
+                      result.log2_scale)
+    if full:
+        return result
+    if result.log2_scale:
+        raise SpectrumError(f"the Schmidt values of partition {part.name!r} leave the float64 range "
+                            f"(s_1 = 2^{result.log2_scale:.6g}): pass full=True for a Spectrum with values / s_1 "
+                            f"and log2_scale")
+    return result.values
 
 
 def _entries(n: int) -> str:
@@ -163,7 +190,7 @@ def _entries(n: int) -> str:
 def _dense(net, part, cut, *, optimize, memory_limit, **_) -> Spectrum:
     T = net.to_dense(order=part.A + part.B, optimize=optimize, memory_limit=memory_limit)
     rows = math.prod(net.size(i) for i in part.A)
-    matrix = T.reshape(rows, -1)
+    matrix = _precise(T).reshape(rows, -1)
     return Spectrum(np.linalg.svd(matrix, compute_uv=False), "dense", matrix.shape)
 
 
@@ -193,17 +220,23 @@ def _gram(net, part, cut, *, gram_max_dim, entries, optimize, memory_limit) -> S
         f_a, log_a = _stacked_factor([s[0] for s in splits], keys, part.A, optimize, memory_limit)
         f_b, log_b = _stacked_factor([s[1] for s in splits], keys, part.B, optimize, memory_limit)
     values = np.linalg.svd(f_a @ f_b.T, compute_uv=False) if f_a.size and f_b.size else np.zeros(0)
-    log_s1 = log_a + log_b + math.log(values[0]) if len(values) and values[0] > 0 else -math.inf
-    if log_s1 > math.log(np.finfo(float).max):
-        raise SpectrumError(f"the Schmidt values of partition {part.name!r} exceed the float64 range "
-                            f"(s_1 = 2^{log_s1 / math.log(2):.6g}); rescale the network's tensors")
-    with np.errstate(divide="ignore"):
-        values = np.exp(np.log(values) + log_a + log_b)  # exp(log) so the scale alone cannot overflow
+    values, log2_scale = _rescaled(values, (log_a + log_b) / math.log(2))
     dim = sum(dims)
     # the matricization has at most min(dim A, dim B) singular values: pad with zeros up to that, no further
     count = min(dim, math.prod(net.size(i) for i in part.A), math.prod(net.size(i) for i in part.B))
     values = np.concatenate([values, np.zeros(max(count - len(values), 0))])[:count]
-    return Spectrum(values, "gram", (dim, dim), cut_legs)
+    return Spectrum(values, "gram", (dim, dim), cut_legs, log2_scale=log2_scale)
+
+
+def _rescaled(values, log2_scale):
+    """``(values, log2 scale)`` for true values ``values * 2**log2_scale``: the scale folded into the values
+    when they fit comfortably in float64 (then 0), else the values divided by s_1 and the scale kept apart."""
+    if not len(values) or values[0] <= 0:
+        return values, 0.0
+    log2_s1 = math.log2(values[0]) + log2_scale
+    if abs(log2_s1) < FOLD_MAX_LOG2:
+        return values * 2.0 ** log2_scale if abs(log2_scale) < 1000 else np.exp2(np.log2(values) + log2_scale), 0.0
+    return values / values[0], log2_s1
 
 
 def _stacked_factor(sides, keys, legs, optimize, memory_limit):
@@ -275,7 +308,8 @@ def _factor(side, keys, legs, optimize, memory_limit):
     Preferred route, :func:`_r_factor`: QR-compressed contraction, accurate to ~eps * s_1. Fallback when
     an input leg is shared by several tensors: the Gram matrix and its square root (~sqrt(eps) * s_1).
     """
-    shared = [k for k in legs if len(side.index_map.get(k, ())) > 1]
+    index_map = side.index_map  # once: the property copies the whole map
+    shared = [k for k in legs if len(index_map.get(k, ())) > 1]
     if not shared:
         return _r_factor(side, keys, legs)
     gram, log_bra, _ = _gram_matrix(side, keys, legs, optimize, memory_limit)
@@ -301,23 +335,22 @@ def _r_factor(side, keys, legs):
         rows = [p for p, i in enumerate(inds) if i in legs]
         cols = [p for p, i in enumerate(inds) if i not in legs and side.size(i) > 1]
         cols += [p for p, i in enumerate(inds) if i not in legs and side.size(i) == 1]  # last, then dropped
-        data = np.transpose(side.data(name), rows + cols)
+        data = np.transpose(_precise(side.data(name)), rows + cols)
         cols = [p for p in cols if side.size(inds[p]) > 1]
         shape = [side.size(inds[p]) for p in cols]
         r, scale = _compress(data.reshape(math.prod(data.shape[:len(rows)]), -1), shape)
         operands.append((r, tuple(inds[p] for p in cols)))
         log_scale += scale
     inputs = [inds for _, inds in operands]
-    path = find_path(inputs, keys, side.size_dict, "greedy") if len(inputs) > 1 else []
-    for step in path:
-        taken = [operands.pop(p) for p in sorted(step, reverse=True)]
-        remaining = {i for _, inds in operands for i in inds} | set(keys)
-        joint = list(dict.fromkeys(i for _, inds in taken for i in inds))
-        kept = tuple(i for i in joint if i in remaining)
+    path = find_path(inputs, keys, side.size_dict, "hyper-greedy") if len(inputs) > 1 else []
+    for positions, _, kept in replay(inputs, keys, path):
+        taken = [operands.pop(p) for p in positions]
         rows = [("rows", j) for j in range(len(taken))]  # each operand's compressed input-leg rows
         terms = [(row, *inds) for row, (_, inds) in zip(rows, taken)]
         table = symbols_for(terms, (*rows, *kept))  # opt_einsum symbols: no 52-letter limit
-        out = opt_einsum.contract(equation(terms, (*rows, *kept), table), *(r for r, _ in taken))
+        eq, arrays = equation(terms, (*rows, *kept), table), [r for r, _ in taken]
+        # numpy's einsum for the usual few-index step (no per-call path search); opt_einsum past 52 symbols
+        out = np.einsum(eq, *arrays) if len(table) <= 52 else opt_einsum.contract(eq, *arrays)
         shape = [side.size(i) for i in kept]
         r, scale = _compress(out.reshape(-1, math.prod(shape)), shape)
         operands.append((r, kept))
@@ -326,6 +359,11 @@ def _r_factor(side, keys, legs):
     order = [inds.index(k) for k in keys]
     r = np.transpose(r, [0] + [p + 1 for p in order])
     return r.reshape(len(r), -1), log_scale
+
+
+def _precise(array):
+    """``array`` in at least float64 (complex stays complex): spectra are computed in double precision."""
+    return np.asarray(array, dtype=np.promote_types(array.dtype, np.float64))
 
 
 def _normalized(array):
@@ -354,7 +392,7 @@ def _gram_matrix(side, keys, legs, optimize, memory_limit, ket=None, ket_keys=No
     for tag, network, conj in (("bra", side, True), ("ket", ket, False)):
         log_scale = 0.0
         for name in network.tensor_names:
-            data = network.data(name)
+            data = _precise(network.data(name))
             array, log = _normalized(data.conj() if conj else data)
             log_scale += log
             gram.add_tensor((tag, name), array, tuple(i if i in legs else (tag, i) for i in network.inds(name)))

@@ -2,10 +2,25 @@
 
 A path is in opt_einsum's *linear* format: each step names positions in the current list
 of operands; those operands are removed and their contraction is appended at the end.
-Costs follow cotengra's convention: the FLOP count of one pairwise (or k-ary) contraction is
-the product of the sizes of every index involved (one multiply-add per element of the joint
-index space); intermediates keep exactly the indices still needed by another operand or by
-the output, so a hyperedge stays alive until its last tensor has been absorbed.
+:func:`replay` walks a path once and says, for every step, which operands it takes and which
+indices its result keeps: exactly the indices still needed by another operand or by the output,
+so a hyperedge stays alive until its last tensor has been absorbed. It is the one place of that
+rule: the cost below, the gradient sweep (:mod:`tn.gradients`) and the gram spectrum use it.
+
+The cost convention, exactly:
+
+- the FLOP count of a step is the product of the sizes of every index of its operands (one
+  multiply-add per element of the joint index space), summed over the steps;
+- an index summed on one tensor alone (on no other operand, not in the output) is counted in the
+  step that absorbs that tensor; a network left with one tensor that differs from the output (a
+  single-tensor network, or a final transpose-free reduction) adds that tensor's size once.
+
+On networks where every index is on two or more tensors or in the output this is cotengra's
+``ContractionTree.contraction_cost()`` for the same pairwise path. cotengra differs on the two
+other cases: it sums indices on one tensor alone before contracting, for free, and a single-tensor
+network costs it 0. With every index of size 3, ``a,bcd,efg->`` along ``[(0, 1), (0, 1)]`` costs
+3^4 + 3^3 = 108 here and 2 in cotengra; ``abc->`` costs 27 here and 0 there
+(``tests/tn/test_contraction.py`` checks both against cotengra).
 """
 
 from __future__ import annotations
@@ -78,43 +93,70 @@ def _log(value: int, base) -> float:
     return (math.log2(value >> shift) + shift) / math.log2(base)
 
 
-def path_cost(inputs, output, size_dict, path, itemsize=8) -> ContractionCost:
-    """Replay ``path`` over ``inputs`` (sequences of indices) and count its exact cost."""
+def replay(inputs, output, path):
+    """Walk a linear-format ``path`` over ``inputs``; yield ``(positions, taken, kept)`` per step.
+
+    ``positions`` are the step's operand positions in descending order (pop them in that order from
+    a list that mirrors the operands, then append the result), ``taken`` their index tuples in that
+    order, ``kept`` the result's indices: those of the operands (first appearance, in pop order) still on
+    another operand or in ``output``; the last step keeps ``output`` itself, in order. The work per
+    step is proportional to its operands' indices.
+
+    Examples
+    --------
+    >>> [kept for _, _, kept in replay([("i", "h"), ("h", "j"), ("h", "k")], ("i", "j", "k"), [(0, 1), (0, 1)])]
+    [('h', 'j', 'i'), ('i', 'j', 'k')]
+    """
     operands = [tuple(t) for t in inputs]
-    live = [size_of(t, size_dict) for t in operands]
     counts = Counter(i for t in operands for i in set(t))
     output = tuple(output)
     keep_always = set(output)
-    flops, total = 0, sum(live)
-    peak, largest, largest_inds = total, 0, ()
     for step in path:
-        step = tuple(sorted(step, reverse=True))
-        taken = [operands.pop(p) for p in step]
-        taken_sizes = [live.pop(p) for p in step]
-        freed = sum(taken_sizes)
-        total -= freed
-        joint = set().union(*map(set, taken))
+        positions = tuple(sorted(step, reverse=True))
+        taken = [operands.pop(p) for p in positions]
         for t in taken:
             counts.subtract(set(t))
-        if len(operands) == 0:
-            kept = output  # the last step produces the output, in order
-        else:
+        if operands:
             kept = tuple(i for i in _ordered_union(taken) if i in keep_always or counts[i] > 0)
-        flops += size_of(joint, size_dict)
+        else:
+            kept = output
+        counts.update(set(kept))
+        operands.append(kept)
+        yield positions, taken, kept
+
+
+def path_cost(inputs, output, size_dict, path, itemsize=8) -> ContractionCost:
+    """Replay ``path`` over ``inputs`` (sequences of indices) and count its exact cost (module docstring).
+
+    Examples
+    --------
+    >>> sizes = dict.fromkeys("abcdefg", 3)
+    >>> path_cost([("a",), ("b", "c", "d"), ("e", "f", "g")], (), sizes, [(0, 1), (0, 1)]).flops
+    108
+    """
+    live = [size_of(t, size_dict) for t in inputs]
+    output = tuple(output)
+    flops, total = 0, sum(live)
+    peak, largest, largest_inds = total, 0, ()
+    last = tuple(inputs[0]) if len(inputs) == 1 else None
+    for positions, taken, kept in replay(inputs, output, path):
+        taken_sizes = [live.pop(p) for p in positions]
+        freed = sum(taken_sizes)
+        total -= freed
+        flops += size_of(set().union(*taken), size_dict)
         size = size_of(kept, size_dict)
         # numpy's tensordot may copy its operands into a transposed layout: count the larger one again
         copies = max(taken_sizes) if len(taken) > 1 else 0
         peak = max(peak, total + freed + size + copies)
         if size > largest:
             largest, largest_inds = size, kept
-        operands.append(kept)
         live.append(size)
         total += size
-        counts.update(set(kept))
-    if len(operands) == 1 and operands[0] != output:
+        last = kept
+    if len(live) == 1 and last != output:
         # a single tensor left needs a final reduction / transpose to the output
         size = size_of(output, size_dict)
-        flops += size_of(operands[0], size_dict) if set(operands[0]) != set(output) else 0
+        flops += size_of(last, size_dict) if set(last) != set(output) else 0
         if size > largest:
             largest, largest_inds = size, output
     return ContractionCost(flops, largest, largest_inds, peak, [tuple(p) for p in path], itemsize)

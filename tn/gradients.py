@@ -31,13 +31,11 @@ terms (same name) are added.
 
 from __future__ import annotations
 
-from collections import Counter
-
 import numpy as np
 import opt_einsum
 
 from . import contraction, memory
-from .cost import size_of
+from .cost import replay, size_of
 from .errors import ShapeError, StructureError, UnknownTensorError
 from .netsum import terms_of
 
@@ -79,28 +77,15 @@ def _program(net, output, path):
     inputs, output, size_dict = net.get_inputs_output_size_dict(output)
 
     def build():
-        ops, ids = [tuple(t) for t in inputs], list(range(len(inputs)))
-        counts = Counter(i for t in ops for i in t)
-        keep, steps = set(output), []
-        for step in path:
-            pos = sorted(step, reverse=True)  # the pop order of tn.cost.path_cost
-            taken, inds = [ids.pop(p) for p in pos], [ops.pop(p) for p in pos]
-            for t in inds:
-                counts.subtract(t)
-            if ops:
-                union = dict.fromkeys(i for t in inds for i in t)
-                kept = tuple(i for i in union if i in keep or counts[i] > 0)
-            else:
-                kept = tuple(output)
+        ids, steps = list(range(len(inputs))), []
+        for positions, inds, kept in replay(inputs, output, path):
+            taken = [ids.pop(p) for p in positions]
             new = len(inputs) + len(steps)
             steps.append(_Step(taken, inds, kept, new, size_dict))
-            ops.append(kept)
             ids.append(new)
-            counts.update(kept)
         return steps
 
     return _PROGRAMS.get((net.structure_key(), tuple(output), tuple(map(tuple, path))), build)
-
 
 
 def _wanted(net, wrt):

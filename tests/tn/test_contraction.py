@@ -1,0 +1,176 @@
+"""Path search, the shared path replay and the cost convention (tn.contraction, tn.cost)."""
+
+import math
+import multiprocessing
+import warnings
+
+import numpy as np
+import opt_einsum
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import builders
+from tn import TensorNetwork, contraction
+from tn.cost import path_cost, replay
+from tn.errors import OptimizeError
+
+
+@st.composite
+def hypergraphs(draw, max_tensors=7, max_inds=8):
+    """(inputs, output, sizes): random tensors over a few indices, hyperedges and open legs included."""
+    n_inds = draw(st.integers(2, max_inds))
+    sizes = {f"i{k}": draw(st.integers(1, 3)) for k in range(n_inds)}
+    n = draw(st.integers(2, max_tensors))
+    labels = sorted(sizes)
+    inputs = [tuple(draw(st.lists(st.sampled_from(labels), min_size=1, max_size=4, unique=True))) for _ in range(n)]
+    used = sorted({i for t in inputs for i in t})
+    output = tuple(draw(st.lists(st.sampled_from(used), max_size=3, unique=True)))
+    return inputs, output, {i: sizes[i] for i in used}
+
+
+def arrays_for(inputs, sizes, seed=0):
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal([sizes[i] for i in t]) for t in inputs]
+
+
+def einsum_along(inputs, output, sizes, arrays, path):
+    """Contract step by step with np.einsum, each step keeping what the independent rule below says."""
+    ops = list(zip(inputs, arrays))
+    for step in path:
+        taken = [ops.pop(p) for p in sorted(step, reverse=True)]
+        rest = {i for t, _ in ops for i in t} | set(output)
+        joint = list(dict.fromkeys(i for t, _ in taken for i in t))
+        kept = tuple(output) if not ops else tuple(i for i in joint if i in rest)
+        table = contraction.symbols_for([t for t, _ in taken], kept)
+        eq = contraction.equation([t for t, _ in taken], kept, table)
+        ops.append((kept, np.einsum(eq, *(a for _, a in taken))))
+    (inds, result), = ops
+    return result
+
+
+@settings(max_examples=60, deadline=None)
+@given(hypergraphs())
+def test_replay_keeps_exactly_the_indices_still_needed(case):
+    inputs, output, sizes = case
+    path = opt_einsum.paths.greedy([set(t) for t in inputs], set(output), sizes)
+    ops = [tuple(t) for t in inputs]
+    for positions, taken, kept in replay(inputs, output, path):
+        assert list(positions) == sorted(positions, reverse=True)
+        assert taken == [ops.pop(p) for p in positions]
+        rest = {i for t in ops for i in t}
+        if ops:
+            expected = [i for i in dict.fromkeys(i for t in taken for i in t) if i in rest or i in output]
+            assert list(kept) == expected
+        else:
+            assert kept == tuple(output)
+        ops.append(kept)
+
+
+@settings(max_examples=60, deadline=None)
+@given(hypergraphs(), st.integers(0, 3))
+def test_hyper_greedy_paths_contract_to_the_dense_einsum(case, trials):
+    inputs, output, sizes = case
+    path = contraction.hyper_greedy(inputs, output, sizes, trials=trials)
+    contraction._check_path(path, len(inputs))
+    arrays = arrays_for(inputs, sizes)
+    table = contraction.symbols_for(inputs, output)
+    expected = np.einsum(contraction.equation(inputs, output, table), *arrays)
+    assert np.allclose(einsum_along(inputs, output, sizes, arrays, path), expected)
+
+
+@settings(max_examples=40, deadline=None)
+@given(hypergraphs(max_tensors=6))
+def test_auto_is_valid_and_never_worse_than_plain_greedy(case):
+    inputs, output, sizes = case
+    path, cost = contraction.best_path(inputs, output, sizes, "auto")
+    greedy = path_cost(inputs, output, sizes, opt_einsum.paths.greedy([set(t) for t in inputs], set(output), sizes))
+    assert (cost.largest_intermediate, cost.flops) <= (greedy.largest_intermediate, greedy.flops)
+    arrays = arrays_for(inputs, sizes, 1)
+    table = contraction.symbols_for(inputs, output)
+    expected = np.einsum(contraction.equation(inputs, output, table), *arrays)
+    assert np.allclose(einsum_along(inputs, output, sizes, arrays, path), expected)
+
+
+def test_auto_trials_are_bounded_by_size(monkeypatch):
+    runs = []
+    original = contraction._Greedy.run
+    monkeypatch.setattr(contraction._Greedy, "run", lambda self, *a, **k: runs.append(1) or original(self, *a, **k))
+    net = builders.deep_convac(512, M=2, widths=2, seed=0)
+    inputs, output, sizes = net.get_inputs_output_size_dict()
+    contraction.best_path(inputs, output, sizes, "auto", net.natural_path)
+    assert len(runs) == 1  # above AUTO_REFINE_MAX with a natural path: one plain greedy run
+    runs.clear()
+    contraction.best_path(inputs, output, sizes, "auto")  # no natural path: work-bounded trials
+    assert 1 <= len(runs) <= 1 + contraction.AUTO_TRIAL_WORK // len(inputs)
+    assert contraction.auto_trials(contraction.AUTO_GREEDY_MAX + 1, has_natural=True) == -1
+    assert [contraction.auto_trials(n) for n in (10, 64, 1024, 10**5)] == [32, 32, 8, 0]
+
+
+def test_auto_on_a_large_builder_network_replays_the_natural_path_once(monkeypatch):
+    calls = []
+    monkeypatch.setattr(contraction, "path_cost", lambda *a, **k: calls.append(1) or path_cost(*a, **k))
+    monkeypatch.setattr(contraction._Greedy, "run", lambda *a, **k: pytest.fail("no greedy run expected"))
+    net = builders.deep_convac(4096, M=2, widths=2, seed=0)  # 8191 tensors > AUTO_GREEDY_MAX
+    cost = net.cost()
+    assert calls == [1] and cost.path == net.natural_path
+    inputs, output, sizes = net.get_inputs_output_size_dict()
+    assert cost.flops == path_cost(inputs, output, sizes, net.natural_path).flops
+
+
+def test_auto_matches_cotengra_greedy_on_random_hyperedge_contractions():
+    ctg = pytest.importorskip("cotengra")
+    from cotengra.pathfinders.path_basic import optimize_greedy
+    ratios = []
+    for seed in range(6):
+        inputs, output, _, sizes = ctg.utils.rand_equation(12 + 8 * seed, 3, n_out=2, n_hyper_in=4, n_hyper_out=1,
+                                                           seed=seed)
+        inputs = [tuple(t) for t in inputs]
+        theirs = path_cost(inputs, tuple(output), sizes, optimize_greedy(inputs, output, sizes))
+        ours = contraction.best_path(inputs, tuple(output), sizes, "auto")[1]
+        ratios.append(ours.flops / theirs.flops)
+        assert ours.largest_intermediate <= theirs.largest_intermediate * 1.5
+    assert max(ratios) <= 1.25 and math.prod(ratios) ** (1 / len(ratios)) <= 1.0
+
+
+def test_cost_convention_equals_cotengra_where_every_index_is_shared():
+    ctg = pytest.importorskip("cotengra")
+    for seed in range(10):
+        inputs, output, _, sizes = ctg.utils.rand_equation(8, 3, n_out=2, n_hyper_in=2, n_hyper_out=1, seed=seed)
+        inputs = [tuple(t) for t in inputs]
+        path = opt_einsum.paths.greedy([set(t) for t in inputs], set(output), sizes)
+        tree = ctg.ContractionTree.from_path(inputs, output, sizes, path=path)
+        assert path_cost(inputs, tuple(output), sizes, path).flops == tree.contraction_cost()
+
+
+def test_cost_convention_differs_from_cotengra_as_documented():
+    """Indices on one tensor alone, and single-tensor networks (tn.cost's module docstring)."""
+    ctg = pytest.importorskip("cotengra")
+    sizes = dict.fromkeys("abcdefg", 3)
+    inputs, path = [("a",), ("b", "c", "d"), ("e", "f", "g")], [(0, 1), (0, 1)]
+    assert path_cost(inputs, (), sizes, path).flops == 3**4 + 3**3 == 108
+    assert ctg.ContractionTree.from_path(inputs, (), sizes, path=path).contraction_cost() == 2
+    assert path_cost([("a", "b", "c")], (), sizes, [(0,)]).flops == 27
+    assert ctg.ContractionTree.from_path([("a", "b", "c")], (), sizes, path=[]).contraction_cost() == 0
+
+
+def test_opt_einsum_failures_are_optimize_errors():
+    reused = opt_einsum.RandomGreedy(max_repeats=2)
+    small, larger = TensorNetwork(), TensorNetwork()
+    for net, chain in ((small, "ijkl"), (larger, "abcde")):
+        for k in range(len(chain) - 1):
+            net.add_tensor(f"T{k}", (2, 2), (chain[k], chain[k + 1]))
+    small.cost(optimize=reused)
+    with pytest.raises(OptimizeError, match="RandomGreedy failed on 4 tensors"):
+        larger.cost(optimize=reused)
+
+
+def test_cotengra_optimizer_is_quiet_and_leaves_no_pool():
+    pytest.importorskip("cotengra")
+    net = builders.deep_convac(8, M=2, widths=2, seed=0)
+    before = len(multiprocessing.active_children())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a kahypar warning would fail here
+        dense = net.to_dense(optimize="cotengra")
+    assert len(multiprocessing.active_children()) == before
+    assert np.allclose(dense, net.to_dense(optimize="natural"))
