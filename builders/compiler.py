@@ -24,8 +24,9 @@ from opt_einsum import paths as oe_paths
 from tn import NetworkSum, TensorNetwork
 from tn.errors import BuildError, WidthError
 from tn.netsum import terms_of
+from tn.network import read_only
 
-from .init import INITS, calibrate, check_init, random_matrix, rng_for
+from .init import INITS, calibrate, check_allocation, check_init, random_matrix, rng_for
 from .modetree import ModeTree
 
 CLASS_LEG = "y"
@@ -83,6 +84,8 @@ def fill_params(spec, init="gaussian", seed=0, dtype=np.float64, given=None):
             raise WidthError(f"weight {key!r} is shared by nodes {owner[key]} (shape {spec.shape(owner[key])}) "
                              f"and {v} (shape {shape}): shared weights need equal widths")
         owner.setdefault(key, v)
+    if given is None:
+        check_allocation([spec.shape(v) for v in owner.values()], dtype, "building the network")
     for key, v in owner.items():
         if given is not None:
             if key not in given:
@@ -90,11 +93,14 @@ def fill_params(spec, init="gaussian", seed=0, dtype=np.float64, given=None):
             array = np.asarray(given[key])
             if array.shape != spec.shape(v):
                 raise WidthError(f"weight {key!r} has shape {array.shape}, node {v} needs {spec.shape(v)}")
-            spec.params[key] = array
+            spec.params[key] = read_only(array)
         else:
             spec.params[key] = random_matrix(spec.shape(v), init, rng, dtype)
-    if given is None and INITS.info(init)["calibrate"]:
-        calibrate(spec.tree, spec.M, spec.params, spec.keys, rng)
+    if given is None:
+        if INITS.info(init)["calibrate"]:
+            calibrate(spec.tree, spec.M, spec.params, spec.keys, rng)
+        for key, array in spec.params.items():  # frozen once: the network keeps them without a copy
+            spec.params[key] = read_only(array, fresh=True)
     return spec
 
 
@@ -260,6 +266,7 @@ def set_params(net, params):
     if unknown:
         raise BuildError(f"unknown parameter key(s) {unknown!r}; the network has {sorted(map(repr, keyed))}")
     for key, array in params.items():
+        array = read_only(np.asarray(array))  # one copy shared by every holder
         for name in keyed[key]:
             for t in terms_of(net):
                 if name in t:

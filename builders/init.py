@@ -19,8 +19,11 @@ Positive scalars change no rank, no min-cut and no sign pattern.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from tn import memory
 from tn.errors import BuildError
 from tn.registry import Registry
 
@@ -66,8 +69,35 @@ def check_init(init):
 
 
 def random_matrix(shape, init, rng, dtype):
-    """One (n_in, n_out) matrix drawn by ``init`` (uncalibrated); ``init`` is a name in :data:`INITS`."""
-    return np.asarray(INITS.get(init)(shape, rng)).astype(dtype)
+    """One (n_in, n_out) matrix drawn by ``init`` (uncalibrated); ``init`` is a name in :data:`INITS`.
+
+    Checked against the memory limit before anything is drawn (:func:`check_allocation`).
+    """
+    check_allocation([shape], dtype, "drawing a weight matrix")
+    return np.asarray(INITS.get(init)(shape, rng)).astype(dtype, copy=False)
+
+
+def check_allocation(shapes, dtype, what):
+    """Refuse, before allocating, weights of these shapes that would exceed the memory limit.
+
+    Counts the arrays in ``dtype`` plus the transient of drawing the largest one (float64 draws, a QR
+    for ``"orthonormal"``: three float64 copies of it).
+
+    Examples
+    --------
+    >>> check_allocation([(10**5, 10**5)], np.float64, "a demo")
+    Traceback (most recent call last):
+    ...
+    tn.errors.MemoryLimitError: a demo refused: 1 weight array(s) of 10,000,000,000 entries in all ...
+    """
+    sizes = [math.prod(s) for s in shapes]
+    if not sizes:
+        return
+    total = sum(sizes)
+    nbytes = total * np.dtype(dtype).itemsize + 3 * max(sizes) * 8
+    memory.check_bytes(nbytes, None, what, f"{len(sizes):,} weight array(s) of {total:,} entries in all "
+                       f"({memory.human_size(nbytes)} with the drawing workspace)",
+                       ways_out="smaller widths, M or classes (or weight sharing)")
 
 
 def calibrate(tree, M, weights, keys, rng):

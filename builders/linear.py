@@ -16,7 +16,7 @@ import numpy as np
 from tn import TensorNetwork
 from tn.errors import BuildError, WidthError
 
-from .init import rng_for
+from .init import check_allocation, rng_for
 
 INITS = ("balanced", "gaussian", "identity")
 
@@ -147,6 +147,7 @@ def deep_linear(dims, init="balanced", scale=None, seed=0, dtype=np.float64):
     if init not in INITS:
         raise BuildError(f"init={init!r} is not one of {INITS}")
     n = len(dims) - 1
+    check_allocation([(dims[j], dims[j - 1]) for j in range(1, n + 1)], dtype, "building the network")
     rng = rng_for(seed)
     if init == "balanced":
         s = _scale(scale, 1.0 / np.sqrt(dims[0]))
@@ -219,6 +220,8 @@ def tensor_train(N, M, widths, classes=1, scale=1.0, seed=0, dtype=np.float64):
     if len(widths) != N - 1:
         raise WidthError(f"widths={widths!r}: a train over N={N} positions has {N - 1} bonds")
     scale = _scale(scale, 1.0)
+    check_allocation([(widths[t - 1] if t else 1, M, widths[t] if t < N - 1 else classes) for t in range(N)], dtype,
+                     "building the network")
     rng = rng_for(seed)
     net = TensorNetwork(name=f"tensor_train(N={N}, M={M})")
     for t in range(N):

@@ -14,10 +14,10 @@ from .netsum import NetworkSum
 from .network import TensorNetwork
 
 
-def load(path):
-    """Read a :class:`TensorNetwork` or :class:`NetworkSum` saved with ``.save(path)``."""
+def load(path, memory_limit=None):
+    """Read a :class:`TensorNetwork` or :class:`NetworkSum` saved with ``.save(path)`` (see :func:`tn.io.load`)."""
     from .io import load as _load
-    return _load(path)
+    return _load(path, memory_limit)
 
 
 __all__ = ["TensorNetwork", "gradients", "NetworkSum", "ContractionCost", "Hyperedge", "OpenLeg", "errors", "load",

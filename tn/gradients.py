@@ -38,6 +38,7 @@ from . import contraction, memory
 from .cost import replay, size_of
 from .errors import ShapeError, StructureError, UnknownTensorError
 from .netsum import terms_of
+from .network import owned
 
 _PROGRAMS = contraction.PlanCache(maxsize=64)
 
@@ -133,7 +134,8 @@ def _backward(term, steps, values, output_grad, wanted):
             if view is not None:
                 d = np.broadcast_to(d.reshape(view), term.shape(names[i])).copy()
             cot[i] = d
-    return {names[i]: cot[i] for i in range(len(names)) if needed[i]}
+    sources = [output_grad, *(values[i] for i in range(len(names)))]
+    return {names[i]: owned(cot[i], sources) for i in range(len(names)) if needed[i]}
 
 
 def value_and_grad(net, loss_fn, output=None, optimize="auto", memory_limit=None, wrt=None):

@@ -4,7 +4,8 @@ The default is a quarter of the machine's physical memory (6 GiB on a 24 GiB mac
 pairwise contraction holds its two operands and its result at once, and numpy may need a
 transposed copy of an operand, so a single intermediate larger than that risks the whole
 machine. Override it per call (``memory_limit=``), globally (:func:`set_memory_limit`), or
-with the ``TN_MEMORY_LIMIT`` environment variable (bytes, or a size such as ``"8GiB"``).
+with the ``TN_MEMORY_LIMIT`` environment variable (bytes, or a size such as ``"8GiB"``); ``-1`` means
+unlimited, as in opt_einsum.
 """
 
 from __future__ import annotations
@@ -20,12 +21,26 @@ _UNITS = {"": 1, "b": 1, "k": 2**10, "kb": 10**3, "kib": 2**10, "m": 2**20, "mb"
 _limit: int | None = None
 
 
+UNLIMITED = -1  # as opt_einsum's memory_limit=-1
+
+
 def parse_size(value) -> int | None:
-    """Bytes as a Python int from an int, a float, or a string such as ``"512MiB"``; ``None`` means no limit."""
+    """Bytes as a Python int from an int, a float, or a string such as ``"512MiB"``.
+
+    ``None`` passes through (callers read it as "the default"); ``-1`` (or ``"-1"``) means unlimited,
+    as in opt_einsum.
+
+    Examples
+    --------
+    >>> parse_size("1.5KiB"), parse_size(-1)
+    (1536, -1)
+    """
     if value is None:
         return None
     if isinstance(value, bool):
         raise SettingError(f"memory limit must be a size, not {value!r}")
+    if value == UNLIMITED or (isinstance(value, str) and value.strip() == "-1"):
+        return UNLIMITED
     if isinstance(value, (int, float)):
         if not value > 0 or value == float("inf"):
             raise SettingError(f"memory limit must be a positive finite size, got {value!r}")
@@ -65,20 +80,28 @@ def check(cost, memory_limit=None, what="contraction"):
     """Raise :class:`MemoryLimitError` if ``cost`` (a ContractionCost) exceeds the limit; before any allocation."""
     check_bytes(cost.largest_intermediate_bytes, memory_limit, what,
                 f"its largest intermediate has {cost.largest_intermediate:,} elements "
-                f"({_human(cost.largest_intermediate_bytes)}, indices {cost.largest_intermediate_inds!r})")
+                f"({human_size(cost.largest_intermediate_bytes)}, indices {cost.largest_intermediate_inds!r})")
 
 
-def check_bytes(nbytes, memory_limit, what, detail):
-    """Raise :class:`MemoryLimitError` if ``nbytes`` exceeds the limit; ``detail`` says what holds them."""
+CONTRACTION_WAYS_OUT = ("contract fewer open legs (output=...), try a better path (optimize='auto-hq' or a cotengra "
+                        "optimizer)")
+
+
+def check_bytes(nbytes, memory_limit, what, detail, ways_out=CONTRACTION_WAYS_OUT):
+    """Raise :class:`MemoryLimitError` if ``nbytes`` exceeds the limit; ``detail`` says what holds them.
+
+    ``ways_out`` names what the caller can change besides the limit.
+    """
     limit = get_memory_limit() if memory_limit is None else parse_size(memory_limit)
-    if nbytes > limit:
+    if limit != UNLIMITED and nbytes > limit:
         raise MemoryLimitError(
-            f"{what} refused: {detail} but the memory limit is {_human(limit)}; ways out: contract fewer "
-            f"open legs (output=...), try a better path (optimize='auto-hq' or a cotengra optimizer), or raise the limit "
-            f"(memory_limit=... per call, tn.set_memory_limit(...) or TN_MEMORY_LIMIT) if the machine has room")
+            f"{what} refused: {detail} but the memory limit is {human_size(limit)}; ways out: {ways_out}, or raise the "
+            f"limit (memory_limit=... per call, tn.set_memory_limit(...) or TN_MEMORY_LIMIT; -1 = unlimited) if the "
+            f"machine has room")
 
 
-def _human(nbytes: int) -> str:
+def human_size(nbytes: int) -> str:
+    """``nbytes`` for a message: exact bytes and a binary unit (a power of two beyond float range)."""
     if nbytes >= 2**1000:  # beyond float range: a power of two says enough
         return f"2^{nbytes.bit_length() - 1} bytes"
     for unit, size in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):

@@ -3,6 +3,12 @@
 An index on two tensors is a bond, an index listed in the output is an open leg, and an
 index on three or more tensors is a hyperedge: a delta (COPY) tensor that is never built,
 because einsum semantics already sum a shared index once over all its tensors.
+
+Ownership: a network never shares writeable memory with anyone. Arrays given to ``add_tensor`` /
+``set_data`` are stored read-only (a writeable array is copied, a read-only one is kept, so a
+shared weight costs one array; :func:`read_only`); ``data()`` and ``arrays()`` hand out those
+read-only arrays; every computed result (``contract``, ``to_dense``, ``evaluate``, ``gradients``)
+is a new array that the caller owns.
 """
 
 from __future__ import annotations
@@ -31,16 +37,57 @@ def _as_shape(shape, name) -> tuple:
     return tuple(int(d) for d in dims)
 
 
-def _as_array(data, name, check_finite):
+def _as_array(data, name, check_finite, allow_empty=False):
     array = np.asarray(data)
     if array.dtype.kind not in "biufc":
         raise DTypeError(f"tensor {name!r}: dtype {array.dtype} cannot be contracted (need a numeric dtype)")
     if array.dtype.kind == "b":  # einsum on booleans is logical, not arithmetic
         array = array.astype(np.int64)
+    if 0 in array.shape and not allow_empty:
+        raise ShapeError(f"tensor {name!r}: shape {array.shape} has a size-0 axis (an index of size 0 makes every "
+                         "contraction empty and every cut meaningless)")
     if check_finite and not np.all(np.isfinite(array)):
         raise NonFiniteError(f"tensor {name!r}: {int(np.size(array) - np.isfinite(array).sum())} "
                              f"non-finite value(s) in an array of shape {array.shape}")
+    return read_only(array, fresh=array is not data)
+
+
+def read_only(array, fresh=False):
+    """``array`` as the network stores it: itself if already read-only, else a read-only copy.
+
+    The ownership rule of :class:`TensorNetwork`: a network never shares writeable memory with anyone.
+    A writeable array given to it is copied (``fresh=True``: the caller vouches that nobody else holds
+    ``array``, e.g. it was just converted, so it is frozen in place instead); an array that is already
+    read-only is trusted to stay unchanged and kept as is, so weight sharing (one array on several
+    tensors, or in several terms of a sum) costs no copy and survives.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> A = np.ones(3)
+    >>> B = read_only(A)
+    >>> B is A, B.flags.writeable, read_only(B) is B
+    (False, False, True)
+    """
+    if not array.flags.writeable:
+        return array
+    if not (fresh and array.flags.owndata):
+        array = array.copy()
+    array.flags.writeable = False
     return array
+
+
+def _frozen_view(array):
+    view = np.asarray(array).view()
+    view.flags.writeable = False
+    return view
+
+
+def owned(result, sources):
+    """``result``, copied if it shares memory with one of ``sources`` (a one-tensor contraction may be a view)."""
+    if result.flags.owndata and all(result is not s for s in sources):
+        return result  # a new array: the contraction allocated it
+    return result.copy() if any(np.may_share_memory(result, s) for s in sources) else result
 
 
 class TensorNetwork:
@@ -80,27 +127,43 @@ class TensorNetwork:
 
     # ------------------------------------------------------------------ building
     def add_tensor(self, name, data, inds, check_finite=False):
-        """Add a tensor: ``data`` an array (numeric) or a shape *tuple* (symbolic). Returns ``name``."""
+        """Add a tensor: ``data`` an array (numeric) or a shape *tuple* (symbolic). Returns ``name``.
+
+        An index repeated within ``inds`` takes the diagonal, exactly as in ``np.einsum``: the tensor
+        is stored as its diagonal over the distinct indices, in order of first appearance (so
+        ``inds(name)`` and ``shape(name)`` list each index once). A writeable array is copied
+        (see :func:`read_only` for the ownership rule); labels must round-trip (no NaN).
+        """
+        return self._add(name, data, inds, check_finite)
+
+    def _add(self, name, data, inds, check_finite=False, allow_empty=False):
+        """:meth:`add_tensor`; ``allow_empty`` admits a size-0 axis (an empty batch of features)."""
         if name in self._inds:
             raise DuplicateTensorError(f"a tensor named {name!r} already exists")
+        check_label(name, "tensor name", name)
         inds = _labels(inds, f"tensor {name!r}")
         if isinstance(data, tuple):  # a shape: the tensor is symbolic
             array, shape = None, _as_shape(data, name)
         else:
-            array = _as_array(data, name, check_finite)
+            array = _as_array(data, name, check_finite, allow_empty)
             shape = array.shape
         if len(inds) != len(shape):
             raise ShapeError(f"tensor {name!r} has {len(shape)} axes {shape} but {len(inds)} indices {inds!r}")
         if len(set(inds)) != len(inds):
-            repeated = sorted({repr(i) for i in inds if inds.count(i) > 1})
-            raise DuplicateIndexError(f"tensor {name!r}: index {', '.join(repeated)} repeated in its legs {inds!r}")
+            array, inds, shape = _diagonal(name, array, inds, shape)
+        sizes = self._sizes  # each label is hashed as few times as possible: tuple labels can be long
+        new = []
         for ind, dim in zip(inds, shape):
-            if ind in self._sizes and self._sizes[ind] != dim:
-                raise IndexSizeError(f"index {ind!r} has size {self._sizes[ind]} on tensor(s) "
+            known = sizes.get(ind)
+            if known is None:
+                check_label(ind, "index label", f"tensor {name!r}")
+                new.append((ind, int(dim)))
+            elif known != dim:
+                raise IndexSizeError(f"index {ind!r} has size {known} on tensor(s) "
                                      f"{self._where[ind]!r} but size {dim} on tensor {name!r}")
         self._inds[name], self._shapes[name], self._data[name] = inds, tuple(int(d) for d in shape), array
-        for ind, dim in zip(inds, shape):
-            self._sizes[ind] = int(dim)
+        sizes.update(new)
+        for ind in inds:
             self._where.setdefault(ind, []).append(name)
         self._changed()
         return name
@@ -260,7 +323,8 @@ class TensorNetwork:
         new = TensorNetwork(self.name)
         for n in self._inds:
             d = self._data[n]
-            new.add_tensor(n, self._shapes[n] if d is None else (d.copy() if deep else d), self._inds[n])
+            new.add_tensor(n, self._shapes[n] if d is None else (read_only(d.copy(), True) if deep else d),
+                           self._inds[n])
         new._output, new._input_legs = self._output, self._input_legs
         new._natural_path = self.natural_path
         new.metadata = copy.deepcopy(self.metadata)
@@ -304,7 +368,7 @@ class TensorNetwork:
         arrays = self.arrays()
         plan = self._plan(output, optimize, self.dtype.itemsize)
         memory.check(plan.cost, memory_limit, "contract")
-        return plan(*arrays)
+        return owned(plan(*arrays), arrays)  # never the caller's or the network's memory
 
     def to_dense(self, order=None, optimize="auto", memory_limit=None):
         """The full tensor with axes in ``order`` (default :attr:`output`), guarded by the memory limit."""
@@ -369,11 +433,13 @@ class TensorNetwork:
 
         ``features`` are arrays or, for a symbolic network, shape tuples. The output is the batch index,
         then the open legs not fed; a natural path is extended so each feature joins its tensor first.
+        The features are held as read-only views of the given arrays (no copy of the batch).
         """
         self._check_batch_index(batch_index)
         fed = self.copy()
         for leg, mat in zip(legs, features):
-            fed.add_tensor(("feature", leg), mat, (batch_index, leg))
+            fed._add(("feature", leg), mat if isinstance(mat, tuple) else _frozen_view(mat), (batch_index, leg),
+                     allow_empty=True)
         fed_legs = set(legs)
         fed._output = (batch_index, *(i for i in self.output if i not in fed_legs))
         if self._natural_path is not None:
@@ -489,12 +555,57 @@ def _labels(inds, what) -> tuple:
         raise StructureError(f"{what}: indices must be a sequence of labels, not the string {inds!r} "
                              f"(write ({inds!r},) for one index)")
     inds = tuple(inds)
-    for i in inds:
-        try:
-            hash(i)
-        except TypeError:
-            raise StructureError(f"{what}: index label {i!r} is not hashable (use a tuple, not a list)") from None
+    try:
+        set(inds)  # hashes each label once
+    except TypeError:
+        bad = next(i for i in inds if not _hashable(i))
+        raise StructureError(f"{what}: index label {bad!r} is not hashable (use a tuple, not a list)") from None
     return inds
+
+
+def _hashable(x) -> bool:
+    try:
+        hash(x)
+    except TypeError:
+        return False
+    return True
+
+
+def check_label(label, kind, what):
+    """A label must be hashable and equal to a copy of itself (NaN is not: it could never be found or read back).
+
+    Only new labels need the check: a label equal to a NaN-free one is NaN-free (NaN equals nothing).
+    """
+    try:
+        hash(label)
+    except TypeError:
+        raise StructureError(f"{what}: {kind} {label!r} is not hashable (use a tuple, not a list)") from None
+    if type(label) is str or type(label) is int:
+        return
+    stack = [label]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, (tuple, frozenset)):
+            stack.extend(x)
+        elif isinstance(x, (float, complex, np.inexact)) and x != x:
+            raise StructureError(f"{what}: {kind} {label!r} holds a NaN, which equals nothing, not even itself: "
+                                 "it could not be looked up or read back from a file")
+
+
+def _diagonal(name, array, inds, shape):
+    """``(array, inds, shape)`` of the diagonal over an index repeated within one tensor (``np.einsum``'s trace)."""
+    first = {}
+    for i, d in zip(inds, shape):
+        if first.setdefault(i, d) != d:
+            raise IndexSizeError(f"tensor {name!r}: index {i!r} is repeated with sizes {first[i]} and {d}")
+    distinct = tuple(first)
+    if array is not None:
+        table = {i: chr(97 + k) if k < 26 else chr(65 + k - 26) for k, i in enumerate(distinct)}
+        if len(distinct) > 52:
+            raise ShapeError(f"tensor {name!r}: a diagonal over more than 52 distinct indices is not supported")
+        diag = np.einsum("".join(map(table.get, inds)) + "->" + "".join(map(table.get, distinct)), array)
+        array = read_only(diag.copy(), fresh=True)
+    return array, distinct, tuple(first.values())
 
 
 def _itemsize(dtype) -> int:

@@ -139,7 +139,8 @@ def test_shared_weights_cross_terms_under_a_partial_exchange():
     assert np.allclose(s.to_dense(), reference.coefficient_tensor(tracks, mix))
     new = np.ones((2, 2))
     builders.set_params(s, {("a", "level", 0): new})  # by key: every tensor in every term
-    assert all(s.terms[k].data(n) is new for k, n in holders[("a", "level", 0)])
+    shared = [s.terms[k].data(n) for k, n in holders[("a", "level", 0)]]
+    assert all(a is shared[0] for a in shared) and np.array_equal(shared[0], new)
 
 
 def test_unequal_widths_allowed_away_from_mixture_nodes():

@@ -40,6 +40,7 @@ def test_symbolic_round_trip(tmp_path_factory, case):
 
 def test_sum_round_trip_keeps_sharing(tmp_path):
     W = np.arange(6.0).reshape(2, 3)
+    W.flags.writeable = False  # a read-only array is shared as is (a writeable one is copied per tensor)
     a, b = TensorNetwork(), TensorNetwork()
     a.add_tensor("W", W, ("i", "j"))
     b.add_tensor("W", W, ("i", "k"))
