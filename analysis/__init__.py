@@ -17,8 +17,9 @@ from .validation import ValidationReport, validate
 from .drawing import draw
 from .geometry import PoolingBounds, pooling_bounds
 from .training import FitResult, fit
+from .gridtensor import grid_tensor
 
 __all__ = ["mincut", "mincut_batch", "MinCutResult", "register_method", "method_names", "flow_func_names",
            "FLOW_FUNCS", "Partition", "make_partition", "make_partitions", "balanced_partitions",
            "partition_names", "schmidt_spectrum", "Spectrum", "entanglement", "Entanglement", "validate",
-           "ValidationReport", "draw", "pooling_bounds", "PoolingBounds", "fit", "FitResult"]
+           "ValidationReport", "draw", "pooling_bounds", "PoolingBounds", "fit", "FitResult", "grid_tensor"]

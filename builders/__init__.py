@@ -22,10 +22,13 @@ from .dilated import dilated_convnet, dilated_params
 from .linear import balanced_factors, deep_linear, tensor_train
 from .mixtures import mixed, mixed_dilated
 from .modetree import ModeTree
+from .rectifiers import G_OPERATORS, generalized, generalized_forward
+from .truncated import truncated_convac, truncated_tree
 from .reference import reference_forward
 from .registry import available, get
 
 __all__ = [
+           "G_OPERATORS",
            "ModeTree",
            "available",
            "balanced_factors",
@@ -34,6 +37,8 @@ __all__ = [
            "deep_linear",
            "dilated_convnet",
            "dilated_params",
+           "generalized",
+           "generalized_forward",
            "get",
            "get_params",
            "grid_of",
@@ -46,4 +51,6 @@ __all__ = [
            "shallow_convac",
            "tensor_train",
            "tree_of",
+           "truncated_convac",
+           "truncated_tree",
 ]

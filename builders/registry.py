@@ -14,9 +14,12 @@ from .convacs import convac, deep_convac, shallow_convac
 from .dilated import dilated_convnet
 from .linear import deep_linear, tensor_train
 from .mixtures import mixed, mixed_dilated
+from .rectifiers import generalized
+from .truncated import truncated_convac
 
 BUILDERS = Registry("builder")
-for _fn in (convac, shallow_convac, deep_convac, dilated_convnet, mixed, mixed_dilated, deep_linear, tensor_train):
+for _fn in (convac, shallow_convac, deep_convac, dilated_convnet, mixed, mixed_dilated, deep_linear, tensor_train,
+            truncated_convac, generalized):
     BUILDERS.register(_fn.__name__, _fn)
 
 
@@ -27,7 +30,7 @@ def available() -> tuple:
     --------
     >>> import builders
     >>> builders.available()
-    ('convac', 'deep_convac', 'deep_linear', 'dilated_convnet', 'mixed', 'mixed_dilated', 'shallow_convac', 'tensor_train')
+    ('convac', 'deep_convac', 'deep_linear', 'dilated_convnet', 'generalized', 'mixed', 'mixed_dilated', 'shallow_convac', 'tensor_train', 'truncated_convac')
     """
     return tuple(sorted(BUILDERS.names()))
 

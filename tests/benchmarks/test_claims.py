@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import analysis
+import builders
 from builders import ModeTree
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "claims.py"
@@ -101,3 +103,84 @@ def test_main_writes_results(tmp_path):
 def test_quick_run_reproduces_every_claim(tmp_path):
     results = claims.main(quick=True, out_dir=tmp_path)
     assert all(r["ok"] for r in results), [(r["claim"], r["verdict"]) for r in results]
+
+
+# ------------------------------------------------------------------ exact ranks, truncation, almost everywhere, ReLU
+def bareiss_only(monkeypatch):
+    import builtins
+    real = builtins.__import__
+
+    def no_flint(name, *args, **kwargs):
+        if name == "flint":
+            raise ImportError("flint hidden by the test")
+        return real(name, *args, **kwargs)
+    monkeypatch.setattr(builtins, "__import__", no_flint)
+
+
+@pytest.mark.parametrize("fallback", [False, True])
+def test_exact_rank_over_q_agrees_with_numpy(monkeypatch, fallback):
+    if fallback:
+        bareiss_only(monkeypatch)
+    rng = np.random.default_rng(3)
+    for r in (0, 1, 3, 6):
+        m = rng.integers(-4, 5, (9, r)) @ rng.integers(-4, 5, (r, 7))
+        assert claims.exact_rank_q(m) == np.linalg.matrix_rank(m)
+    huge = np.array([[2 ** 70, 1], [2 ** 71, 2]], dtype=object)      # beyond int64, rank 1 exactly
+    assert claims.exact_rank_q(huge) == 1
+
+
+def test_coefficients_mod_p_is_the_integer_tensor_mod_p():
+    tree = ModeTree.from_nested(((0, 3), (1, (2, 4))))
+    widths = {v: 2 + len(v) % 2 for v in tree.internal_nodes}
+    T = claims.coefficients_mod_p(tree, 2, widths, seed=7, high=3)
+    rng = np.random.default_rng(7)                                   # the same draws, in the same node order
+    width = {**widths, None: 1}
+    params = {}
+    for v in tree.nodes:
+        n_in = 2 if len(v) == 1 else widths[v]
+        key = ("leaf", v[0]) if len(v) == 1 else ("node", v)
+        params[key] = rng.integers(-3, 4, (n_in, width[tree.parent(v)]))
+    dense = builders.convac(tree, 2, widths, params=params).to_dense()[..., 0]
+    assert np.array_equal(T, np.mod(np.rint(dense).astype(np.int64), claims.SMALL_PRIME))
+
+
+def test_top_width_by_search_equals_a_linear_scan():
+    N, M, r = 8, 2, 2
+    parts = claims.truncation_partitions(N, 0)          # all 35 balanced partitions
+    masks = np.array([claims.mask(N, A) for A in parts])
+    deep = builders.deep_convac(N, M, r)
+    deep_int = [claims.bound(deep, A) for A in parts]
+    for Lc in (1, 2, 3):
+        need, _ = claims.top_width_needed(N, M, r, Lc, masks, analysis.mincut_batch(deep, masks))
+        scan = next(t for t in range(1, 100) if all(
+            claims.bound(builders.truncated_convac(N, M, [r] * (Lc - 1) + [t], Lc, symbolic=True), A) >= b
+            for A, b in zip(parts, deep_int)))
+        assert need == scan == r ** (2 ** (3 - Lc))
+
+
+def test_truncation_small():
+    res = claims.claim_truncation(Ls=(4,), n_random=10, exhaustive=False, certify_max=16)
+    assert res["ok"], res["rows"]
+    rows = {x["L_c"]: x for x in res["rows"]}
+    assert rows[2]["measured top width"] == 16 and rows[2]["worst partition"] == "blocks:2"   # the r^4
+    assert rows[2]["truncated rank mod p"] == 16 and rows[2]["rank mod p at width - 1"] == 15
+
+
+def test_almost_everywhere_small():
+    res = claims.claim_almost_everywhere(draws=6)
+    assert res["ok"]
+    generic = [x for x in res["rows"] if not x["weights"].startswith("integers")]
+    assert generic and all(x["fraction at the bound"] == 1.0 for x in generic)
+
+
+def test_rectifier_small():
+    res = claims.claim_rectifier(draws=8, widths_sum=(1, 8), sum_N=5)
+    assert res["ok"], [x for x in res["rows"] if x["verdict"] == "NOT reproduced"]
+    by = {}
+    for x in res["rows"]:
+        by.setdefault(x["claim"][:2], []).append(x)
+    assert all(x["max rank"] <= 2 for x in by["a:"])
+    lr = next(x for x in by["c:"] if x["partition"] == "left-right")
+    assert lr["max rank"] > lr["min-cut bound"] == 2
+    fits = [x for x in by["b:"] if x["g"] == "relu-max" and x["Z"] >= 81]
+    assert fits and all(float(x["measured"].split()[-1]) < 1e-8 for x in fits)

@@ -10,7 +10,7 @@ from tn.errors import UnknownNameError
 STRUCTURE = {  # structure-first positional arguments of each builder
     "convac": (builders.ModeTree.balanced(4), 2, 2), "shallow_convac": (4, 2, 3), "deep_convac": (4, 2, 2),
     "dilated_convnet": (4, 2, 2), "mixed": (builders.ModeTree.balanced(4), builders.ModeTree.mirror(4), 2, 2),
-    "mixed_dilated": (4, 2, 2),
+    "mixed_dilated": (4, 2, 2), "truncated_convac": (4, 2, 2, 2), "generalized": (builders.ModeTree.balanced(4), 2, 2),
 }
 
 
