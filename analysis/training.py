@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tn.errors import SettingError, ShapeError, StructureError
+from tn.network import read_only
 from tn.registry import Registry
 from tn.treeexec import Layout, check_domain, parameter_groups, tree_plan
 
@@ -310,7 +311,7 @@ class _Model:
     def trained_network(self, params):
         net = self.network.copy()
         for o, names in self.groups.items():
-            array = np.exp(params[o]) if self.domain == "log" else params[o].copy()
+            array = read_only(np.exp(params[o]) if self.domain == "log" else params[o].copy(), fresh=True)
             for n in names:
                 net.set_data(n, array)
         net.metadata["trained"] = {"domain": self.domain}

@@ -9,15 +9,16 @@ from scipy.special import logsumexp
 import builders
 from tn import TensorNetwork
 from tn.errors import DomainError, SettingError, StructureError
+from tn.network import read_only
 from tn.testing import random_matrix_trees
 from tn.treeexec import parameter_groups, value_and_grad
 
 
 def positive(net, seed=0):
     """The same network with |weights| (shared arrays stay shared)."""
-    net = net.copy(deep=True)
+    net = net.copy()  # arrays (read-only) shared: sharing survives
     for owner, names in parameter_groups(net).items():
-        a = np.abs(net.data(owner)) + 0.05
+        a = read_only(np.abs(net.data(owner)) + 0.05)  # read-only: the network keeps one array for all of them
         for n in names:
             net.set_data(n, a)
     return net
@@ -40,6 +41,7 @@ def builder_nets():
 
 
 def set_param(net, owner, array):
+    array = read_only(array)
     for n in parameter_groups(net)[owner]:
         net.set_data(n, array)
 
@@ -64,6 +66,8 @@ def test_backward_equals_finite_differences_and_environments(name, domain):
     assert np.isclose(value, loss(out)[0])
     groups = parameter_groups(net)
     assert set(grads) == set(groups)
+    if "share" in name or "dilated" in name:
+        assert any(len(names) > 1 for names in groups.values())  # sharing is really tested
     # the environment route on the fed network: per tensor, summed over the tensors sharing an array
     fed = net.fed_network(list(x), net.input_legs)
     h = fed.contract()
