@@ -14,7 +14,7 @@ from .partitions import Partition, balanced_partitions, make_partition, make_par
 from .spectrum import Spectrum, schmidt_spectrum
 from .measures import Entanglement, entanglement
 from .validation import ValidationReport, validate
-from .drawing import draw
+from .drawing import draw, draw_partition, draw_partitions
 from .geometry import PoolingBounds, pooling_bounds
 from .training import FitResult, fit
 from .gridtensor import grid_tensor
@@ -22,4 +22,5 @@ from .gridtensor import grid_tensor
 __all__ = ["mincut", "mincut_batch", "MinCutResult", "register_method", "method_names", "flow_func_names",
            "FLOW_FUNCS", "Partition", "make_partition", "make_partitions", "balanced_partitions",
            "partition_names", "schmidt_spectrum", "Spectrum", "entanglement", "Entanglement", "validate",
-           "ValidationReport", "draw", "pooling_bounds", "PoolingBounds", "fit", "FitResult", "grid_tensor"]
+           "ValidationReport", "draw", "draw_partition", "draw_partitions", "pooling_bounds", "PoolingBounds", "fit",
+           "FitResult", "grid_tensor"]
