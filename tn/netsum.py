@@ -9,7 +9,7 @@ import numpy as np
 
 from .cost import ContractionCost
 from .errors import ShapeError, StructureError, UnknownTensorError
-from .network import TensorNetwork
+from .network import TensorNetwork, read_only
 
 
 class NetworkSum:
@@ -97,7 +97,7 @@ class NetworkSum:
             for name in self.tensor_names:
                 data = self.data(name)
                 if data is not None:
-                    fresh = data.copy()
+                    fresh = read_only(data.copy(), fresh=True)
                     for t in terms:
                         if name in t:
                             t.set_data(name, fresh)
@@ -110,6 +110,8 @@ class NetworkSum:
         hit = [t for t in self.terms if name in t]
         if not hit:
             raise UnknownTensorError(f"no term has a tensor named {name!r}")
+        if data is not None and not isinstance(data, tuple):
+            data = read_only(np.asarray(data))  # one stored array, shared by every term that has the tensor
         for t in hit:
             t.set_data(name, data, check_finite)
 

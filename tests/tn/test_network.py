@@ -253,6 +253,10 @@ def test_network_sum_speaks_the_network_protocol():
     a, b = s.terms
     rng = np.random.default_rng(0)
     assert s.tensor_names == ("W", "D") and "D" in s and s.data("W") is W and s.dtype == np.float64
+    assert s.terms[0].data("W") is s.terms[1].data("W")
+    s.set_data("W", W + 1)  # a writeable array: copied once, the copy shared by both terms
+    assert s.terms[0].data("W") is s.terms[1].data("W") and np.array_equal(s.data("W"), W + 1)
+    s.set_data("W", W)
     deep = s.copy(deep=True)
     assert deep.terms[0].data("W") is deep.terms[1].data("W") and deep.data("W") is not W
     deep.set_data("W", np.zeros((2, 3)))
