@@ -5,7 +5,8 @@ matricization [T]_{A,B} by a minimum cut of the network's graph (capacities log2
 sizes, a hyperedge paid once); :func:`schmidt_spectrum` computes the true singular values (dense SVD,
 or exactly from two Gram matrices along the cut for large N); :func:`entanglement` turns them into
 the Schmidt number, entropies and the geometric measure; :func:`validate` puts bound and rank side
-by side; ``tn-mincut`` (:mod:`analysis.cli`) does it all from the command line.
+by side; :func:`sweep` reduces the bounds of a whole partition family (locally or on dask);
+``tn-mincut`` (:mod:`analysis.cli`) does it all from the command line.
 """
 
 from .bounds import (FLOW_FUNCS, MinCutResult, flow_func_names, method_names, mincut, mincut_batch,
@@ -18,9 +19,12 @@ from .drawing import draw, draw_partition, draw_partitions
 from .geometry import PoolingBounds, pooling_bounds
 from .training import FitResult, fit
 from .gridtensor import grid_tensor
+from .families import PartitionFamily, make_family
+from .sweeps import SweepResult, architecture_sweep, sweep
 
 __all__ = ["mincut", "mincut_batch", "MinCutResult", "register_method", "method_names", "flow_func_names",
            "FLOW_FUNCS", "Partition", "make_partition", "make_partitions", "balanced_partitions",
            "partition_names", "schmidt_spectrum", "Spectrum", "entanglement", "Entanglement", "validate",
            "ValidationReport", "draw", "draw_partition", "draw_partitions", "pooling_bounds", "PoolingBounds", "fit",
-           "FitResult", "grid_tensor"]
+           "FitResult", "grid_tensor", "sweep", "architecture_sweep",
+           "SweepResult", "PartitionFamily", "make_family"]

@@ -26,9 +26,10 @@ from tn.errors import BoundViolationError, StructureError
 from tn.registry import Registry
 
 from .cutgraph import CutProblem, cut_graph, product
-from .flow import FLOW_FUNCS, flow_func_names, flow_method, resolve_flow_func
-from .treedp import tree_dp
+from .flow import FLOW_FUNCS, FlowBatch, flow_func_names, flow_method, resolve_flow_func
 from .partitions import Partition, make_partition
+from .treedp import tree_dp
+
 
 @dataclass(frozen=True)
 class MinCutResult:
@@ -203,8 +204,10 @@ def mincut_batch(net, partitions, legs=None) -> np.ndarray:
 
     Returns
     -------
-    float64 array (Q,) of log2 bounds (exact when every size is a power of two; ~1e-12 relative
-    otherwise). Networks with cycles fall back to one certified max-flow per row.
+    float64 array (Q,) of log2 bounds: exact multiples of log2(base) when every size is a power of
+    one base (the DP then runs on integer exponents), else ~1e-12 relative. Networks with cycles
+    use :class:`analysis.flow.FlowBatch` (one array graph, scipy's max-flow per row) when sizes are
+    powers of one base, else one certified :func:`mincut` per row.
 
     Examples
     --------
@@ -224,12 +227,25 @@ def mincut_batch(net, partitions, legs=None) -> np.ndarray:
     if inside.ndim != 2 or inside.shape[1] != len(legs):
         raise StructureError(f"partitions must be a boolean matrix with {len(legs)} columns (one per leg), "
                              f"got shape {inside.shape}")
-    dp = tree_dp(cut_graph(net))
+    graph = cut_graph(net)
+    dp = tree_dp(graph)
     if dp is not None:
         return dp.batch_log2(inside, legs)
+    batch = FlowBatch.build(graph, legs)
+    if batch is not None:
+        return batch.exponents(inside) * math.log2(batch.base)
     cols = np.array(legs, dtype=object)
     return np.array([mincut(net, list(cols[row]), list(cols[~row]), method="flow").log2_bound for row in inside])
 
 
-__all__ = ["mincut", "mincut_batch", "MinCutResult", "register_method", "method_names", "flow_func_names",
-           "resolve_flow_func", "FLOW_FUNCS", "CUT_METHODS"]
+__all__ = [
+    "CUT_METHODS",
+    "FLOW_FUNCS",
+    "MinCutResult",
+    "flow_func_names",
+    "method_names",
+    "mincut",
+    "mincut_batch",
+    "register_method",
+    "resolve_flow_func",
+]

@@ -26,6 +26,7 @@ import numpy as np
 from tn.unionfind import UnionFind
 
 from .cutgraph import CutGraph, CutProblem, product
+from .flow import log_units, power_root
 
 _A, _B, _CUT = 0, 1, 2
 
@@ -118,15 +119,15 @@ class TreeDP:
                 fa[p] *= cut if v in forbid_a or cut < a else a
                 fb[p] *= cut if v in forbid_b or cut < b else b
             elif p < 0:
-                total *= a if a <= b else b
+                total *= min(a, b)
             elif p < nt:
                 w = weight[v]
-                fa[p] *= a if a <= b * w else b * w
-                fb[p] *= b if b <= a * w else a * w
+                fa[p] *= min(a, b * w)
+                fb[p] *= min(b, a * w)
             else:
                 fa[p] *= a
                 fb[p] *= b
-                fm[p] *= a if a <= b else b
+                fm[p] *= min(a, b)
         return self._backtrack(problem, fa, fb, fm, weight, (forbid_a, forbid_b)), total
 
     def _backtrack(self, problem, fa, fb, fm, weight, forbid):
@@ -164,30 +165,51 @@ class TreeDP:
 
     # ------------------------------------------------------------------ many queries, vectorized
     def _level_plan(self):
-        """Per depth (deepest first): index arrays of the three kinds of child -> parent messages."""
+        """The batched DP's layout, compiled once.
+
+        Nodes are renumbered by (depth, BFS order), so each level is one contiguous block of rows and
+        children come sorted by parent: a level's messages read and write slices, not gathers.
+        Per depth (deepest first) and kind of message (tensor -> tensor bond ``tt``, tensor ->
+        hyperedge ``th``, hyperedge -> tensor ``ht``): child rows, parent rows, group starts, and
+        the old node ids (for the weights).
+        """
         if self._levels is not None:
             return self._levels
-        nt, parent, depth = self.nt, np.array(self.parent), np.array(self.depth)
-        is_hyper = np.arange(len(parent)) >= nt
-        parent_hyper = parent >= nt
-        logw = np.array([math.log2(w) for w in self.up_weight])
+        nt, n = self.nt, len(self.parent)
+        parent, depth = np.array(self.parent, dtype=np.intp), np.array(self.depth, dtype=np.intp)
+        order = np.array(self.order, dtype=np.intp)
+        old = order[np.argsort(depth[order], kind="stable")]  # row r holds node old[r]
+        row = np.empty(n, dtype=np.intp)
+        row[old] = np.arange(n)
+        parent_row = np.where(parent[old] >= 0, row[np.maximum(parent[old], 0)], -1)
+        is_hyper, parent_hyper = old >= nt, (parent[old] >= nt)
         levels = []
         for d in range(int(depth.max(initial=0)), 0, -1):
-            at = depth == d
+            at = depth[old] == d
             groups = []
             for kind, mask in (("tt", at & ~is_hyper & ~parent_hyper), ("th", at & ~is_hyper & parent_hyper),
                                ("ht", at & is_hyper)):
                 ids = np.flatnonzero(mask)
                 if ids.size == 0:
                     continue
-                ids = ids[np.argsort(parent[ids], kind="stable")]
-                par = parent[ids]
+                ids = ids[np.argsort(parent_row[ids], kind="stable")]
+                par = parent_row[ids]
                 starts = np.flatnonzero(np.r_[True, par[1:] != par[:-1]])
-                groups.append((kind, ids, par[starts], starts, logw[ids][:, None]))
+                sizes = np.diff(np.r_[starts, ids.size])
+                arity = int(sizes[0]) if (sizes == sizes[0]).all() else None
+                groups.append((kind, _as_slice(ids), _as_slice(par[starts]), starts, arity, old[ids]))
             levels.append(groups)
-        roots = np.flatnonzero(parent < 0)
-        self._levels = (levels, roots)
+        self._levels = (levels, row, row[np.flatnonzero(parent < 0)])
         return self._levels
+
+    def units(self):
+        """``(base, exponent of each node's up weight, {label: exponent})`` when every size is a power of
+        one base (:func:`analysis.flow.log_units`), else None."""
+        units = log_units(self.graph)
+        if units is None:
+            return None
+        base = units[0]
+        return base, [power_root(w)[1] for w in self.up_weight], units[1]
 
     def batch_log2(self, inside, legs, chunk=None):
         """log2 of the min-cut bound for many partitions of ``legs`` at once.
@@ -198,60 +220,114 @@ class TreeDP:
             Row q puts leg k in A when ``inside[q, k]``, else in B.
         legs : sequence of open legs (the columns); other open legs are fixed.
         chunk : int, optional
-            Partitions per vectorized pass (default: about 2 MB per work array, fastest in cache).
+            Partitions per vectorized pass (default: :func:`default_chunk`).
 
         Returns
         -------
-        float64 array (Q,)
+        float64 array (Q,): exact multiples of log2(base) when every size is a power of one base
+        (the DP then runs on integer exponents), else accurate to ~1e-12 relative.
         """
+        exact = self.batch_exponents(inside, legs, chunk)
+        if exact is not None:
+            return exact[1] * math.log2(exact[0])
+        g = self.graph
+        up = [math.log2(w) for w in self.up_weight]
+        return self._run(inside, legs, chunk, up, {leg: math.log2(g.sizes[leg]) for leg in legs}, np.float64)
+
+    def batch_exponents(self, inside, legs, chunk=None):
+        """``(base, int64 exponents)``: every min-cut bound as an exact power of ``base``, or None when the
+        sizes are not powers of one base. Runs in float32 when every sum fits its 24-bit mantissa."""
+        units = self.units()
+        if units is None:
+            return None
+        base, up, label_units = units
+        leg_units = {leg: label_units[leg] for leg in legs}
+        total = sum(up) + sum(leg_units.values())
+        dtype = np.float32 if total < 2**24 else np.float64
+        return base, np.rint(self._run(inside, legs, chunk, up, leg_units, dtype)).astype(np.int64)
+
+    def _run(self, inside, legs, chunk, up, leg_weight, dtype):
         g, nt, n = self.graph, self.nt, len(self.parent)
         inside = np.asarray(inside, dtype=bool)
         legs = tuple(legs)
-        levels, roots = self._level_plan()
+        levels, row_of, roots = self._level_plan()
+        up = np.array(up, dtype=dtype)
+        weights = [[up[old][:, None] for *_, old in groups] for groups in levels]
         rows, cols, vals, hyper_cols = [], [], [], []
         for k, leg in enumerate(legs):
             if leg in g.leg_tensor:
-                rows.append(g.leg_tensor[leg])
+                rows.append(row_of[g.leg_tensor[leg]])
                 cols.append(k)
-                vals.append(math.log2(g.sizes[leg]))
+                vals.append(leg_weight[leg])
             else:
-                hyper_cols.append((k, nt + g.hyper_id[leg]))
-        rows, cols, vals = np.array(rows, dtype=np.intp), np.array(cols, dtype=np.intp), np.array(vals)[:, None]
+                hyper_cols.append((k, row_of[nt + g.hyper_id[leg]]))
+        rows, cols = np.array(rows, dtype=np.intp), np.array(cols, dtype=np.intp)
+        vals = np.array(vals, dtype=dtype)[:, None]
         unique_rows = len(set(rows.tolist())) == len(rows)
         fixed = np.zeros(n, dtype=bool)  # an open hyperedge outside ``legs`` is fixed: cutting it is free
-        fixed[[nt + j for label, j in g.hyper_id.items() if label in g.open and label not in legs]] = True
-        chunk = chunk or max(1, 2**18 // max(n, 1))  # ~2 MB work arrays: cache-friendly
+        fixed[[row_of[nt + j] for label, j in g.hyper_id.items() if label in g.open and label not in legs]] = True
+        for groups, ws in zip(levels, weights):
+            for k, (kind, ids, *_rest) in enumerate(groups):
+                if kind == "ht":
+                    ws[k] = np.where(fixed[ids][:, None], dtype(0), ws[k])
+        chunk = chunk or default_chunk(n)
         out = np.empty(inside.shape[0])
+        buffers = {}  # reused across passes: fresh large arrays would page-fault on every pass
         for start in range(0, inside.shape[0], chunk):
-            x = inside[start:start + chunk].T.astype(np.float64)
-            fa, fb = np.zeros((n, x.shape[1])), np.zeros((n, x.shape[1]))
+            x = inside[start:start + chunk].T
+            q = x.shape[1]
+            if q not in buffers:
+                buffers = {q: tuple(np.empty((n, q), dtype) for _ in range(3))}
+            fa, fb, fm = buffers[q]
+            for f in (fa, fb, fm):
+                f.fill(0)
             if unique_rows:  # the usual case: one input leg per tensor
-                fa[rows], fb[rows] = vals * (1.0 - x[cols]), vals * x[cols]
+                fa[rows], fb[rows] = vals * ~x[cols], vals * x[cols]
             else:
-                np.add.at(fa, rows, vals * (1.0 - x[cols]))
+                np.add.at(fa, rows, vals * ~x[cols])
                 np.add.at(fb, rows, vals * x[cols])
-            fm = np.zeros_like(fa)
             for k, h in hyper_cols:
-                fa[h] = np.where(x[k] > 0, 0.0, np.inf)
-                fb[h] = np.where(x[k] > 0, np.inf, 0.0)
-            for groups in levels:
-                for kind, ids, par, starts, w in groups:
+                fa[h] = np.where(x[k], dtype(0), dtype(np.inf))
+                fb[h] = np.where(x[k], dtype(np.inf), dtype(0))
+            for groups, ws in zip(levels, weights):
+                for (kind, ids, par, starts, arity, _), w in zip(groups, ws):
                     a, b = fa[ids], fb[ids]
                     if kind == "ht":
-                        w = np.where(fixed[ids][:, None], 0.0, w)
                         cut = w + fm[ids]
                         a, b = np.minimum(a, cut), np.minimum(b, cut)
                     elif kind == "tt":
                         a, b = np.minimum(a, b + w), np.minimum(b, a + w)
                     else:
-                        fm[par] += np.add.reduceat(np.minimum(a, b), starts, axis=0)
-                    fa[par] += np.add.reduceat(a, starts, axis=0)
-                    fb[par] += np.add.reduceat(b, starts, axis=0)
+                        fm[par] += _group_sum(np.minimum(a, b), starts, arity)
+                    fa[par] += _group_sum(a, starts, arity)
+                    fb[par] += _group_sum(b, starts, arity)
             out[start:start + chunk] = np.minimum(fa[roots], fb[roots]).sum(axis=0)
         return out
 
 
-_COMPILED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+def default_chunk(n_nodes: int) -> int:
+    """Partitions per pass of the batched DP: work arrays of ~2 MB (cache-sized), at least 16 partitions so
+    a pass over a large tree amortizes its per-level overhead (issue 19)."""
+    return max(16, 2**18 // max(n_nodes, 1))
+
+
+def _as_slice(ids):
+    """A slice when ``ids`` is a contiguous increasing range (a view instead of a gather), else ``ids``."""
+    if ids.size and ids[-1] - ids[0] == ids.size - 1 and (np.diff(ids) == 1).all():
+        return slice(int(ids[0]), int(ids[-1]) + 1)
+    return ids
+
+
+def _group_sum(a, starts, arity):
+    """Sums of consecutive row groups beginning at ``starts`` (a reshape when all groups have one size)."""
+    if arity == 1:
+        return a
+    if arity is not None:
+        return a.reshape(-1, arity, a.shape[1]).sum(axis=1)
+    return np.add.reduceat(a, starts, axis=0)
+
+
+_COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def tree_dp(graph: CutGraph):
@@ -262,4 +338,4 @@ def tree_dp(graph: CutGraph):
     return hit or None
 
 
-__all__ = ["TreeDP", "tree_dp"]
+__all__ = ["TreeDP", "default_chunk", "tree_dp"]
