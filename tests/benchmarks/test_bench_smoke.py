@@ -51,3 +51,18 @@ def test_memory_smoke(tmp_path):
         assert r["rel_err"] <= 1e-8
         assert r["estimate_bytes"] > 0 and r["ratio_tracemalloc"] > 0.5
     assert (tmp_path / "memory.json").exists()
+
+
+def test_geometry_smoke(tmp_path):
+    geo = load("geometry")
+    named, aggs, checks = geo.main(out_dir=tmp_path, sizes=(4,), widths=(2,), n_random=3, verbose=False,
+                                   plots=False)
+    assert checks["sandwich_violations"] == 0 and checks["rank_violations"] == 0
+    by = {(r["arch"], r["partition"]): r for r in named}
+    # theory §9 (4 x 4, M = 2, r = 2): square top-bottom 2, checkerboard 16; mirror 16 on both; shallow Z = 2
+    assert [by["square", p]["bound"] for p in ("top-bottom", "left-right", "checkerboard")] == [2, 2, 16]
+    assert [by["mirror", p]["bound"] for p in ("top-bottom", "left-right", "checkerboard")] == [16, 16, 16]
+    assert all(by["shallow", p]["bound"] == 2 for p in ("top-bottom", "checkerboard"))
+    assert all(r["verdict"] == "tight" and r["rank"] == r["bound"] for r in named)
+    assert len(aggs) == 3 and aggs[0]["queries"] == len(geo.NAMED) + 3
+    assert "| 4x4 | square | 2 |" in (tmp_path / "geometry.md").read_text()
