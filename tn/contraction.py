@@ -26,6 +26,7 @@ Errors an optimizer raises (opt_einsum's own, e.g. a reused ``RandomGreedy``) be
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 import math
@@ -36,7 +37,7 @@ from collections import OrderedDict
 import opt_einsum
 from opt_einsum import paths as oe_paths
 
-from .cost import ContractionCost, _log, path_cost
+from .cost import ContractionCost, _log, path_cost, replay
 from .errors import OptimizeError, TNError
 from .registry import Registry
 
@@ -337,8 +338,11 @@ class _Greedy:
             live[c], private[c], logsize[c] = kept, lk - sum(lsize[i] for i in kept), lk
             for k in (a, b):
                 del live[k], private[k], logsize[k]
+            # neighbours through ordinary indices; through a hyperedge on many tensors (a batch index)
+            # only if there are none: its pairs are near outer products, each a wasted score
+            small = [i for i in kept if count[i] <= HYPER_FANOUT]
             seen = {c}
-            for i in kept:
+            for i in small or kept:
                 ts = where[i]
                 for k in (ts if len(ts) <= HYPER_FANOUT else itertools.islice(ts, HYPER_FANOUT)):
                     if k not in seen:
@@ -355,28 +359,52 @@ class _Greedy:
         return largest, flops, ssa, work[0]
 
 
-class _Plan:
-    """A compiled contraction: its path, exact cost and opt_einsum expression (built lazily)."""
+def step_expression(inputs, output, size_dict):
+    """A compiled opt_einsum expression for one contraction step (``inputs`` -> ``output`` index tuples).
 
-    __slots__ = ("inputs", "output", "size_dict", "path", "cost", "_expr", "optimizer")
+    Steps are written with symbols local to the step, so the many identical steps of a tree network
+    share one compiled expression (cached by equation and shapes).
+    """
+    table = symbols_for(inputs, output)
+    shapes = tuple(tuple(size_dict[i] for i in t) for t in inputs)
+    return _step_expression(equation(inputs, output, table), shapes)
+
+
+@functools.lru_cache(maxsize=4096)
+def _step_expression(eq, shapes):
+    return opt_einsum.contract_expression(eq, *shapes, optimize="auto")
+
+
+class _Plan:
+    """A compiled contraction: its path, exact cost and step program (built lazily, linear in the steps).
+
+    The program runs the path one step at a time, each step a small compiled expression
+    (:func:`step_expression`); one opt_einsum expression for the whole network would cost its
+    ``contract_path`` quadratic time in the number of tensors.
+    """
+
+    __slots__ = ("inputs", "output", "size_dict", "path", "cost", "_steps", "optimizer")
 
     def __init__(self, inputs, output, size_dict, path, cost, optimizer=None):
         self.inputs, self.output, self.size_dict = inputs, output, size_dict
-        self.path, self.cost, self._expr = path, cost, None
+        self.path, self.cost, self._steps = path, cost, None
         self.optimizer = optimizer  # an optimizer object keyed by id() stays alive while its plan is cached
 
     @property
-    def expression(self):
-        if self._expr is None:
-            table = symbols_for(self.inputs, self.output)
-            shapes = [tuple(self.size_dict[i] for i in t) for t in self.inputs]
-            path = self.path if len(self.inputs) > 1 else None
-            self._expr = opt_einsum.contract_expression(equation(self.inputs, self.output, table), *shapes,
-                                                        optimize=path or "auto")
-        return self._expr
+    def steps(self) -> list:
+        """``(positions, expression)`` per step (:func:`tn.cost.replay` order)."""
+        if self._steps is None:
+            path = self.path or [(0,)] * (len(self.inputs) == 1)  # one tensor: still reduce / transpose it
+            self._steps = [(positions, step_expression(taken, kept, self.size_dict))
+                           for positions, taken, kept in replay(self.inputs, self.output, path)]
+        return self._steps
 
     def __call__(self, *arrays):
-        return self.expression(*arrays)
+        operands = list(arrays)
+        for positions, expression in self.steps:
+            taken = [operands.pop(p) for p in positions]
+            operands.append(expression(*taken))
+        return operands[0]
 
 
 class PlanCache:

@@ -32,7 +32,6 @@ terms (same name) are added.
 from __future__ import annotations
 
 import numpy as np
-import opt_einsum
 
 from . import contraction, memory
 from .cost import replay, size_of
@@ -50,7 +49,7 @@ class _Step:
 
     def __init__(self, taken, inds, kept, out, size_dict):
         self.taken, self.inds, self.kept, self.out = taken, inds, kept, out
-        self.forward = _expression(inds, kept, size_dict)
+        self.forward = contraction.step_expression(inds, kept, size_dict)
         self.backward = [self._backward(k, size_dict) for k in range(len(inds))]
 
     def _backward(self, k, size_dict):
@@ -58,19 +57,12 @@ class _Step:
         others = [t for j, t in enumerate(self.inds) if j != k]
         present = set(self.kept).union(*others)
         target = tuple(i for i in self.inds[k] if i in present)
-        expr = _expression([self.kept, *others], target, size_dict)
+        expr = contraction.step_expression([self.kept, *others], target, size_dict)
         if len(target) == len(self.inds[k]):
             return expr, None
         # indices summed on operand k alone: the derivative is constant along them
         view = tuple(size_dict[i] if i in present else 1 for i in self.inds[k])
         return expr, view
-
-
-def _expression(inputs, output, size_dict):
-    table = contraction.symbols_for(inputs, output)
-    shapes = [tuple(size_dict[i] for i in t) for t in inputs]
-    eq = contraction.equation(inputs, output, table)
-    return opt_einsum.contract_expression(eq, *shapes, optimize="auto")
 
 
 def _program(net, output, path):
