@@ -343,8 +343,10 @@ def _r_factor(side, keys, legs):
         log_scale += scale
     inputs = [inds for _, inds in operands]
     path = find_path(inputs, keys, side.size_dict, "hyper-greedy") if len(inputs) > 1 else []
-    for positions, _, kept in replay(inputs, keys, path):
-        taken = [operands.pop(p) for p in positions]
+    for ids, _, kept in replay(inputs, keys, path):
+        taken = [operands[k] for k in ids]
+        for k in ids:
+            operands[k] = None
         rows = [("rows", j) for j in range(len(taken))]  # each operand's compressed input-leg rows
         terms = [(row, *inds) for row, (_, inds) in zip(rows, taken)]
         table = symbols_for(terms, (*rows, *kept))  # opt_einsum symbols: no 52-letter limit
@@ -355,7 +357,7 @@ def _r_factor(side, keys, legs):
         r, scale = _compress(out.reshape(-1, math.prod(shape)), shape)
         operands.append((r, kept))
         log_scale += scale
-    (r, inds), = operands
+    r, inds = operands[-1]
     order = [inds.index(k) for k in keys]
     r = np.transpose(r, [0] + [p + 1 for p in order])
     return r.reshape(len(r), -1), log_scale

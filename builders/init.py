@@ -104,24 +104,33 @@ def calibrate(tree, M, weights, keys, rng):
     """Rescale, in place, the arrays of ``weights`` (key -> array) as described in the module doc.
 
     ``keys[node]`` names the array on the edge from ``node`` to its parent. Arrays shared by several
-    nodes (weight sharing) get one scalar from all of them; sharing never spans levels.
+    nodes (weight sharing) get one scalar from all of them; sharing never spans levels. Nodes of a
+    level with equal arity and shapes are probed together (one batched product per group), so the
+    work is a few numpy calls per level and group, not per node.
     """
     probe = rng.standard_normal((PROBE_BATCH, tree.N, M))
     probe /= np.linalg.norm(probe, axis=2, keepdims=True)
     out = {}
     for nodes in tree.by_level():
-        pooled = {}
-        for v in nodes:
-            kids = tree.children(v)
-            pooled[v] = probe[:, v[0], :] if not kids else np.prod([out.pop(c) for c in kids], axis=0)
         groups = {}
         for v in nodes:
-            groups.setdefault(keys[v], []).append(v)
-        for key, members in groups.items():
-            w = weights[key]
-            values = [pooled[v] @ w for v in members]
-            logs = np.log(np.abs(np.concatenate([x.ravel() for x in values])) + np.finfo(float).tiny)
-            scale = np.exp(-np.mean(logs))
-            w *= scale
-            for v, x in zip(members, values):
-                out[v] = x * scale
+            kids = tree.children(v)
+            groups.setdefault((len(kids), weights[keys[v]].shape), []).append(v)
+        log_means, values = {}, {}
+        for (arity, _), members in groups.items():
+            if arity == 0:
+                pooled = probe[:, [v[0] for v in members], :].transpose(1, 0, 2)
+            else:
+                pooled = np.prod(np.stack([[out.pop(c) for c in tree.children(v)] for v in members]), axis=1)
+            w = np.stack([weights[keys[v]] for v in members])
+            x = np.matmul(pooled, w)  # (nodes, batch, n_out)
+            means = np.log(np.abs(x) + np.finfo(float).tiny).mean(axis=(1, 2))
+            for v, xv, m in zip(members, x, means.tolist()):
+                values[v] = xv
+                log_means.setdefault(keys[v], []).append(m)
+        # members of one key have equal shapes: the mean over all their entries is the mean of their means
+        scales = {key: math.exp(-math.fsum(ms) / len(ms)) for key, ms in log_means.items()}
+        for key, scale in scales.items():
+            weights[key] *= scale
+        for v in nodes:
+            out[v] = values[v] * scales[keys[v]]

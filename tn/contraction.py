@@ -392,19 +392,21 @@ class _Plan:
 
     @property
     def steps(self) -> list:
-        """``(positions, expression)`` per step (:func:`tn.cost.replay` order)."""
+        """``(operand SSA ids, expression)`` per step (:func:`tn.cost.replay`)."""
         if self._steps is None:
             path = self.path or [(0,)] * (len(self.inputs) == 1)  # one tensor: still reduce / transpose it
-            self._steps = [(positions, step_expression(taken, kept, self.size_dict))
-                           for positions, taken, kept in replay(self.inputs, self.output, path)]
+            self._steps = [(ids, step_expression(taken, kept, self.size_dict))
+                           for ids, taken, kept in replay(self.inputs, self.output, path)]
         return self._steps
 
     def __call__(self, *arrays):
-        operands = list(arrays)
-        for positions, expression in self.steps:
-            taken = [operands.pop(p) for p in positions]
-            operands.append(expression(*taken))
-        return operands[0]
+        values = list(arrays)  # by SSA id; an operand is dropped once used, so memory is that of the live ones
+        for ids, expression in self.steps:
+            taken = [values[k] for k in ids]
+            for k in ids:
+                values[k] = None
+            values.append(expression(*taken))
+        return values[-1]
 
 
 class PlanCache:

@@ -26,8 +26,9 @@ network costs it 0. With every index of size 3, ``a,bcd,efg->`` along ``[(0, 1),
 from __future__ import annotations
 
 import math
-from collections import Counter
 from dataclasses import dataclass, field
+
+from sortedcontainers import SortedList
 
 
 def size_of(inds, size_dict) -> int:
@@ -94,35 +95,46 @@ def _log(value: int, base) -> float:
 
 
 def replay(inputs, output, path):
-    """Walk a linear-format ``path`` over ``inputs``; yield ``(positions, taken, kept)`` per step.
+    """Walk a linear-format ``path`` over ``inputs``; yield ``(ids, taken, kept)`` per step.
 
-    ``positions`` are the step's operand positions in descending order (pop them in that order from
-    a list that mirrors the operands, then append the result), ``taken`` their index tuples in that
-    order, ``kept`` the result's indices: those of the operands (first appearance, in pop order) still on
-    another operand or in ``output``; the last step keeps ``output`` itself, in order. The work per
-    step is proportional to its operands' indices.
+    ``ids`` are the SSA ids of the step's operands (inputs are 0..n-1, step s creates n + s), in
+    descending order of their positions in the linear path, ``taken`` their index tuples in that
+    order, ``kept`` the result's indices: those of the operands (first appearance, in that order)
+    still on another operand or in ``output``; the last step keeps ``output`` itself, in order.
+    Positions are resolved in O(log n) (a sorted list of live ids), so a replay costs O(n log n)
+    plus the operands' indices, whatever the path.
 
     Examples
     --------
-    >>> [kept for _, _, kept in replay([("i", "h"), ("h", "j"), ("h", "k")], ("i", "j", "k"), [(0, 1), (0, 1)])]
-    [('h', 'j', 'i'), ('i', 'j', 'k')]
+    >>> [(ids, kept) for ids, _, kept in replay([("i", "h"), ("h", "j"), ("h", "k")], ("i", "j", "k"), [(0, 1), (0, 1)])]
+    [((1, 0), ('h', 'j', 'i')), ((3, 2), ('i', 'j', 'k'))]
     """
     operands = [tuple(t) for t in inputs]
-    counts = Counter(i for t in operands for i in set(t))
+    counts = {}
+    for t in operands:
+        for i in set(t):
+            counts[i] = counts.get(i, 0) + 1
     output = tuple(output)
     keep_always = set(output)
+    alive = SortedList(range(len(operands)))
     for step in path:
-        positions = tuple(sorted(step, reverse=True))
-        taken = [operands.pop(p) for p in positions]
+        positions = sorted(step, reverse=True)
+        ids = tuple(alive[p] for p in positions)
+        for p in positions:
+            del alive[p]
+        taken = [operands[k] for k in ids]
         for t in taken:
-            counts.subtract(set(t))
-        if operands:
+            for i in set(t):
+                counts[i] -= 1
+        if alive:
             kept = tuple(i for i in _ordered_union(taken) if i in keep_always or counts[i] > 0)
         else:
             kept = output
-        counts.update(set(kept))
+        for i in set(kept):
+            counts[i] += 1
+        alive.add(len(operands))
         operands.append(kept)
-        yield positions, taken, kept
+        yield ids, taken, kept
 
 
 def path_cost(inputs, output, size_dict, path, itemsize=8) -> ContractionCost:
@@ -134,13 +146,13 @@ def path_cost(inputs, output, size_dict, path, itemsize=8) -> ContractionCost:
     >>> path_cost([("a",), ("b", "c", "d"), ("e", "f", "g")], (), sizes, [(0, 1), (0, 1)]).flops
     108
     """
-    live = [size_of(t, size_dict) for t in inputs]
+    live = [size_of(t, size_dict) for t in inputs]  # by SSA id
     output = tuple(output)
     flops, total = 0, sum(live)
     peak, largest, largest_inds = total, 0, ()
-    last = tuple(inputs[0]) if len(inputs) == 1 else None
-    for positions, taken, kept in replay(inputs, output, path):
-        taken_sizes = [live.pop(p) for p in positions]
+    last, left = (tuple(inputs[0]) if len(inputs) == 1 else None), len(inputs)
+    for ids, taken, kept in replay(inputs, output, path):
+        taken_sizes = [live[k] for k in ids]
         freed = sum(taken_sizes)
         total -= freed
         flops += size_of(set().union(*taken), size_dict)
@@ -152,8 +164,8 @@ def path_cost(inputs, output, size_dict, path, itemsize=8) -> ContractionCost:
             largest, largest_inds = size, kept
         live.append(size)
         total += size
-        last = kept
-    if len(live) == 1 and last != output:
+        last, left = kept, left - len(ids) + 1
+    if left == 1 and last != output:
         # a single tensor left needs a final reduction / transpose to the output
         size = size_of(output, size_dict)
         flops += size_of(last, size_dict) if set(last) != set(output) else 0

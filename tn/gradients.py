@@ -70,13 +70,8 @@ def _program(net, output, path):
     inputs, output, size_dict = net.get_inputs_output_size_dict(output)
 
     def build():
-        ids, steps = list(range(len(inputs))), []
-        for positions, inds, kept in replay(inputs, output, path):
-            taken = [ids.pop(p) for p in positions]
-            new = len(inputs) + len(steps)
-            steps.append(_Step(taken, inds, kept, new, size_dict))
-            ids.append(new)
-        return steps
+        return [_Step(ids, inds, kept, len(inputs) + s, size_dict)
+                for s, (ids, inds, kept) in enumerate(replay(inputs, output, path))]
 
     return _PROGRAMS.get((net.structure_key(), tuple(output), tuple(map(tuple, path))), build)
 

@@ -54,10 +54,12 @@ def einsum_along(inputs, output, sizes, arrays, path):
 def test_replay_keeps_exactly_the_indices_still_needed(case):
     inputs, output, sizes = case
     path = opt_einsum.paths.greedy([set(t) for t in inputs], set(output), sizes)
-    ops = [tuple(t) for t in inputs]
-    for positions, taken, kept in replay(inputs, output, path):
-        assert list(positions) == sorted(positions, reverse=True)
+    ops, ids = [tuple(t) for t in inputs], list(range(len(inputs)))
+    for s, (step, (ssa, taken, kept)) in enumerate(zip(path, replay(inputs, output, path))):
+        positions = sorted(step, reverse=True)
+        assert ssa == tuple(ids.pop(p) for p in positions)  # SSA ids: inputs 0..n-1, step s makes n + s
         assert taken == [ops.pop(p) for p in positions]
+        ids.append(len(inputs) + s)
         rest = {i for t in ops for i in t}
         if ops:
             expected = [i for i in dict.fromkeys(i for t in taken for i in t) if i in rest or i in output]
