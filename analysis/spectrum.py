@@ -101,19 +101,20 @@ class Spectrum:
 def project(net, fixed: dict):
     """A new network: ``net``'s tensors plus, for each leg in ``fixed``, a one-hot tensor ``("fixed", leg)``.
 
-    Built afresh (no natural path is carried over: it would not cover the added tensors).
+    Built afresh (no natural path is carried over: it would not cover the added tensors), its arrays in at
+    least float64 (the spectra are computed in double precision).
     """
     if isinstance(net, NetworkSum):
         return NetworkSum([project(t, fixed) for t in net.terms])
     out = TensorNetwork(net.name)
     for name in net.tensor_names:
         data = net.data(name)
-        out.add_tensor(name, net.shape(name) if data is None else data, net.inds(name))
+        out.add_tensor(name, net.shape(name) if data is None else _precise(data), net.inds(name))
     for leg, value in fixed.items():
         size = net.size(leg)
         if not isinstance(value, (int, np.integer)) or not 0 <= value < size:
             raise SpectrumError(f"fixed value {value!r} for leg {leg!r} must be an int in 0..{size - 1}")
-        onehot = np.zeros(size, dtype=net.dtype)
+        onehot = np.zeros(size, dtype=np.promote_types(net.dtype, np.float64))
         onehot[value] = 1
         out.add_tensor(("fixed", leg), onehot, (leg,))
     out.set_output(tuple(i for i in net.output if i not in fixed))

@@ -317,7 +317,7 @@ class _Greedy:
 
         for ts in where.values():
             ts = sorted(ts)
-            pairs = itertools.combinations(ts, 2) if len(ts) <= HYPER_FANOUT else zip(ts, ts[1:])
+            pairs = itertools.combinations(ts, 2) if len(ts) <= HYPER_FANOUT else itertools.pairwise(ts)
             for a, b in pairs:
                 push(a, b)
         while heap:

@@ -222,3 +222,54 @@ def test_gram_handles_cuts_of_many_trivial_legs_and_caps_the_count():
     net = builders.mixed(ModeTree.balanced(4), ModeTree.interleaved(4), 2, 4)
     g = schmidt_spectrum(net, "odd-even", method="gram", full=True)
     assert g.shape[0] > 4 and len(g.values) == 4  # at most min(dim A, dim B) = 4 values
+
+
+def test_gram_log2_scale_equals_dense_when_the_scale_is_kept_apart(monkeypatch):
+    """With the scale always kept apart, values * 2**log2_scale is still the dense spectrum."""
+    import analysis.spectrum as spectrum
+    monkeypatch.setattr(spectrum, "FOLD_MAX_LOG2", 0)
+    net = convac(balanced(8), M=2, width=3, classes=1, seed=2, orthonormal=True)
+    dense = schmidt_spectrum(net, "odd-even", method="dense")
+    gram = schmidt_spectrum(net, "odd-even", method="gram", full=True)
+    assert gram.values[0] == 1.0 and gram.log2_scale != 0.0
+    assert _close(dense, gram.values * 2.0**gram.log2_scale)
+    assert np.allclose(gram.log2_values[:2], np.log2(dense[:2]))
+
+
+def test_gram_works_past_the_float64_range():
+    """Every tensor times 16 (s_1 ~ 2^2000 at N = 256): finite normalized values, the scale apart, and the
+    scale moves by exactly 10 when one more tensor is multiplied by 2^10 (the values do not move)."""
+    import builders
+    net = builders.deep_convac(256, M=2, widths=2, seed=0)
+    for name in net.tensor_names:
+        net.set_data(name, net.data(name) * 16.0)
+    s = schmidt_spectrum(net, "left-right", method="gram", full=True)
+    assert s.log2_scale > 1024 and s.values[0] == 1.0 and np.all(np.isfinite(s.values))
+    assert 1 <= entanglement(s).rank <= mincut(net, "left-right").bound
+    leaf = ("leaf", 0)
+    net.set_data(leaf, net.data(leaf) * 2.0**10)
+    scaled = schmidt_spectrum(net, "left-right", method="gram", full=True)
+    assert scaled.log2_scale == pytest.approx(s.log2_scale + 10, abs=1e-9)
+    assert np.allclose(scaled.values, s.values, rtol=1e-10)
+    with pytest.raises(SpectrumError, match="full=True"):
+        schmidt_spectrum(net, "left-right", method="gram")
+
+
+@pytest.mark.slow
+def test_gram_at_n_4096_is_finite():
+    import builders
+    net = builders.deep_convac(4096, M=2, widths=2, seed=1)
+    s = schmidt_spectrum(net, "left-right", method="gram", full=True)
+    assert np.all(np.isfinite(s.values)) and math.isfinite(s.log2_scale) and s.log2_scale > 2048
+
+
+@pytest.mark.parametrize("method", ["dense", "gram"])
+def test_float32_networks_get_float64_spectra(method):
+    import builders
+    net32 = builders.deep_convac(8, M=2, widths=3, seed=3, dtype=np.float32)
+    net64 = net32.copy()
+    for name in net64.tensor_names:
+        net64.set_data(name, net32.data(name).astype(np.float64))
+    s32 = schmidt_spectrum(net32, "odd-even", method=method)
+    assert s32.dtype == np.float64
+    assert np.allclose(s32, schmidt_spectrum(net64, "odd-even", method=method), rtol=1e-12, atol=0)

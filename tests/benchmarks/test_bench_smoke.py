@@ -24,6 +24,8 @@ def test_forward_smoke(tmp_path):
     by = {r["method"]: r for r in rows}
     assert by["ours evaluate (auto -> tree)"]["check"] == "pass"
     assert by["ours evaluate einsum (natural path)"]["check"] == "pass"
+    assert by["ours evaluate (auto -> tree) float32"]["check"] == "pass"  # float32 result, within 1e-4
+    assert by["numpy preallocated buffers"]["rel_err"] <= 1e-12 and by["numpy preallocated buffers"]["ratio_vs_prealloc"] == 1
     for r in rows:
         if r.get("could_run"):
             assert r["check"] in ("pass", "reference"), r
@@ -66,3 +68,14 @@ def test_geometry_smoke(tmp_path):
     assert all(r["verdict"] == "tight" and r["rank"] == r["bound"] for r in named)
     assert len(aggs) == 3 and aggs[0]["queries"] == len(geo.NAMED) + 3
     assert "| 4x4 | square | 2 |" in (tmp_path / "geometry.md").read_text()
+
+
+def test_scale_smoke(tmp_path):
+    scale = load("scale")
+    ops = ("build", "structure_key", "cost", "path search", "save", "load", "mincut")
+    rows = scale.main(out_dir=tmp_path, sizes=(64, 256, 512), ops=ops, verbose=False, plot_png=False)
+    assert [r["operation"] for r in rows] == list(ops)
+    assert all(r["N=512"] > 0 for r in rows)
+    assert all(r["exponent"] is not None for r in rows)  # two points at N >= 2^8
+    assert scale.exponent([(256, 1.0), (512, 2.0), (1024, 4.0)]) == pytest.approx(1.0)
+    assert (tmp_path / "scale.json").exists() and (tmp_path / "scale.md").exists()

@@ -45,7 +45,7 @@ def einsum_along(inputs, output, sizes, arrays, path):
         table = contraction.symbols_for([t for t, _ in taken], kept)
         eq = contraction.equation([t for t, _ in taken], kept, table)
         ops.append((kept, np.einsum(eq, *(a for _, a in taken))))
-    (inds, result), = ops
+    (_, result), = ops
     return result
 
 
