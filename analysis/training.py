@@ -337,7 +337,7 @@ def _resolve(registry, value, what):
 
 def fit(network, X, y, loss="cross_entropy", optimizer="adam", batch_size=64, epochs=10, lr=0.003, schedule=None,
         validation=None, seed=0, progress=True, *, domain="log", representation=None, iterations=None,
-        optimizer_options=None) -> FitResult:
+        optimizer_options=None, callback=None) -> FitResult:
     """Train a tree network (ConvAC, CP, dilated ConvNet) as a classifier on (X, y).
 
     Parameters
@@ -370,6 +370,9 @@ def fit(network, X, y, loss="cross_entropy", optimizer="adam", batch_size=64, ep
     domain : {"log", "linear"}
     representation : None, str, Representation or callable
         See ``X``.
+    callback : callable, optional
+        ``callback(step, live)`` after every step; ``live.scores(X)`` / ``live.accuracy(X, y)`` use the current
+        parameters (``live.network`` is None until the end), e.g. for learning curves.
 
     Returns
     -------
@@ -424,6 +427,8 @@ def fit(network, X, y, loss="cross_entropy", optimizer="adam", batch_size=64, ep
             losses.append(value)
             seen += len(idx)
             step += 1
+            if callback is not None:
+                callback(step, FitResult(None, None, history, domain, rep, model, state))
         history["epoch"].append(epoch)
         history["loss"].append(float(np.mean(losses)))
         history["accuracy"].append(correct / seen)

@@ -12,16 +12,16 @@ from analysis.training import LOSSES, OPTIMIZERS, LinearPatches, as_function, fi
 from tn.errors import SettingError, ShapeError, StructureError, UnknownNameError
 
 
-def parity_task(n, N=16, seed=0):
-    """Binary pixels; class = pixel 0 XOR pixel N-1 (a rank-2 function across the middle: separable by a ConvAC)."""
+def majority_task(n, N=16, seed=0):
+    """Binary pixels; class = at least 2 of 4 pixels spread over the image are on (a ConvAC represents it exactly)."""
     b = np.random.default_rng(seed).integers(0, 2, (n, N))
-    return b, b[:, 0] ^ b[:, -1]
+    return b, (b[:, [0, N // 4 + 1, N // 2 + 2, N - 1]].sum(axis=1) >= 2).astype(int)
 
 
 @pytest.mark.parametrize(("domain", "N"), [("log", 16), ("linear", 8)])  # linear: products of N signed factors
 def test_fit_reaches_90_percent_on_a_separable_task_within_seconds(domain, N):
-    X, y = parity_task(1500, N)
-    Xt, yt = parity_task(500, N, seed=1)
+    X, y = majority_task(1500, N)
+    Xt, yt = majority_task(500, N, seed=1)
     net = builders.deep_convac(N, M=2, widths=4, classes=2, seed=0)
     start = time.perf_counter()
     result = fit(net, X, y, representation="binary", epochs=12, lr=0.03, validation=(Xt, yt), progress=False,
@@ -39,7 +39,7 @@ def test_fit_reaches_90_percent_on_a_separable_task_within_seconds(domain, N):
 
 
 def test_shared_weights_stay_shared_and_have_one_parameter():
-    X, y = parity_task(600)
+    X, y = majority_task(600)
     net = builders.deep_convac(16, M=2, widths=3, classes=2, share="level", seed=0)
     result = fit(net, X, y, representation="binary", epochs=2, lr=0.01, progress=False)
     assert set(result.params) == {("leaf", 0), ("node", (0, 1)), ("node", (0, 1, 2, 3)), ("node", tuple(range(8))),
@@ -51,7 +51,7 @@ def test_shared_weights_stay_shared_and_have_one_parameter():
 
 
 def test_dilated_and_float32():
-    X, y = parity_task(400, N=8)
+    X, y = majority_task(400, N=8)
     net = builders.dilated_convnet(8, M=2, widths=3, classes=2, seed=0, dtype=np.float32)
     result = fit(net, X, y, representation="binary", epochs=3, lr=0.01, progress=False)
     assert {p.dtype for p in result.params.values()} == {np.dtype(np.float32)}
@@ -99,7 +99,7 @@ def test_representation_gradient_equals_finite_differences(domain):
 
 
 def test_as_function_log_domain_matches_and_jax_if_installed():
-    X, y = parity_task(300, N=8)
+    X, y = majority_task(300, N=8)
     result = fit(builders.deep_convac(8, M=2, widths=2, classes=2, seed=0), X, y, representation="binary",
                  epochs=2, lr=0.01, progress=False)
     fn, params = as_function(result)
@@ -110,7 +110,7 @@ def test_as_function_log_domain_matches_and_jax_if_installed():
 
 
 def test_registries_losses_optimizers_schedules():
-    X, y = parity_task(256, N=8)
+    X, y = majority_task(256, N=8)
     net = builders.deep_convac(8, M=2, widths=2, classes=2, seed=0)
     seen = []
 
@@ -137,7 +137,7 @@ def test_cross_entropy_gradient_is_the_softmax_minus_one_hot():
 
 
 def test_fit_errors():
-    X, y = parity_task(64, N=8)
+    X, y = majority_task(64, N=8)
     net = builders.deep_convac(8, M=2, widths=2, classes=2, seed=0)
     with pytest.raises(ShapeError, match=r"labels must lie in \[0, 2\)"):
         fit(net, X, y + 1, representation="binary", progress=False)
