@@ -19,9 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from opt_einsum import paths as oe_paths
 
 from tn import NetworkSum, TensorNetwork
+from tn.contraction import ssa_to_linear
 from tn.errors import BuildError, WidthError
 from tn.netsum import terms_of
 from tn.network import read_only
@@ -142,7 +142,7 @@ def natural_path(tree):
             ssa.append((acc, result.pop(c) if c != v else position[v]))
             acc, next_id = next_id, next_id + 1
         result[v] = acc
-    return [tuple(s) for s in oe_paths.ssa_to_linear(ssa)]
+    return ssa_to_linear(ssa, len(position))
 
 
 # ---------------------------------------------------------------------- reading networks back

@@ -112,16 +112,15 @@ def calibrate(tree, M, weights, keys, rng):
     probe /= np.linalg.norm(probe, axis=2, keepdims=True)
     out = {}
     for nodes in tree.by_level():
-        groups = {}
+        groups, kids = {}, {v: tree.children(v) for v in nodes}
         for v in nodes:
-            kids = tree.children(v)
-            groups.setdefault((len(kids), weights[keys[v]].shape), []).append(v)
+            groups.setdefault((len(kids[v]), weights[keys[v]].shape), []).append(v)
         log_means, values = {}, {}
         for (arity, _), members in groups.items():
             if arity == 0:
                 pooled = probe[:, [v[0] for v in members], :].transpose(1, 0, 2)
             else:
-                pooled = np.prod(np.stack([[out.pop(c) for c in tree.children(v)] for v in members]), axis=1)
+                pooled = np.prod(np.stack([[out.pop(c) for c in kids[v]] for v in members]), axis=1)
             w = np.stack([weights[keys[v]] for v in members])
             x = np.matmul(pooled, w)  # (nodes, batch, n_out)
             means = np.log(np.abs(x) + np.finfo(float).tiny).mean(axis=(1, 2))

@@ -17,7 +17,6 @@ import copy
 from collections.abc import Mapping
 
 import numpy as np
-from opt_einsum import paths as oe_paths
 
 from . import contraction, memory, treeexec
 from .cost import ContractionCost
@@ -639,8 +638,8 @@ def _feed_path(natural, n, legs, where, names):
             x = n + k + len(ssa) - 1
         return x
 
-    for s, step in enumerate(oe_paths.linear_to_ssa(natural)):
+    for s, step in enumerate(contraction.linear_to_ssa(natural, n)):
         ids = tuple(resolve(x) for x in step)
         ssa.append(ids)
         renamed[n + s] = n + k + len(ssa) - 1
-    return [tuple(s) for s in oe_paths.ssa_to_linear(ssa)]
+    return contraction.ssa_to_linear(ssa, n + k)

@@ -176,3 +176,17 @@ def test_cotengra_optimizer_is_quiet_and_leaves_no_pool():
         dense = net.to_dense(optimize="cotengra")
     assert len(multiprocessing.active_children()) == before
     assert np.allclose(dense, net.to_dense(optimize="natural"))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 30), st.randoms(use_true_random=False))
+def test_fast_path_format_conversions_match_opt_einsum(n, rng):
+    alive, nxt, ssa = list(range(n)), n, []
+    while len(alive) > 1:
+        step = rng.sample(alive, rng.randint(1, min(3, len(alive))))
+        alive = [x for x in alive if x not in step] + [nxt]
+        nxt += 1
+        ssa.append(tuple(step))
+    linear = [tuple(s) for s in opt_einsum.paths.ssa_to_linear(ssa)] if ssa else []
+    assert contraction.ssa_to_linear(ssa, n) == linear
+    assert contraction.linear_to_ssa(linear, n) == [tuple(s) for s in opt_einsum.paths.linear_to_ssa(linear)]
