@@ -34,6 +34,7 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from math import comb
 
 import numpy as np
@@ -75,6 +76,7 @@ class PartitionFamily:
         return f"{type(self).__name__}({self.name!r}, n={self.n}, count={self.count:,})"
 
 
+@lru_cache(maxsize=64)
 def _binomials(n: int, exact: bool) -> np.ndarray:
     """``table[a, b] = C(a, b)`` for 0 <= a, b <= n: exact Python ints, or int64 clipped at 2**62 (an entry
     above every rank compares the same either way, and is never subtracted)."""
@@ -96,20 +98,37 @@ def unrank_combinations(n: int, k: int, ranks) -> np.ndarray:
     >>> [tuple(map(int, row.nonzero()[0])) for row in rows] == list(combinations(range(5), 2))
     True
     """
+    if len(ranks) <= 8:  # a few rows (a witness): plain Python beats n numpy passes
+        return np.array([_unrank_one(n, k, int(x)) for x in ranks], dtype=bool).reshape(len(ranks), n)
     exact = comb(n, k) >= _INT64_SAFE
-    r = np.array([int(x) for x in ranks], dtype=object) if exact else np.asarray(ranks, dtype=np.int64).copy()
-    out = np.zeros((len(r), n), dtype=bool)
+    if exact:
+        r = np.array([int(x) for x in ranks], dtype=object)
+    else:
+        r = np.arange(ranks.start, ranks.stop) if isinstance(ranks, range) else np.array(ranks, dtype=np.int64)
+    out = np.zeros((n, len(r)), dtype=bool)  # filled a position (row) at a time, returned transposed
     if k == 0 or len(r) == 0:
-        return out
-    table = _binomials(n, exact)
-    need = np.full(len(r), k, dtype=np.int64)
+        return out.T
+    table = _binomials(n, exact)  # its last column is 0: need == 0 looks up C(., -1) = 0, never taken
+    need = np.full(len(r), k, dtype=np.intp)
     for i in range(n):
-        ahead = table[n - i - 1, np.maximum(need - 1, 0)]
-        take = (need > 0) & (r < ahead)
-        out[:, i] = take
-        r = np.where(take | (need == 0), r, r - ahead)
+        ahead = table[n - i - 1][need - 1]
+        take = r < ahead
+        out[i] = take
+        r -= np.where(take, 0, ahead)
         need -= take
-    return out
+    return out.T
+
+
+def _unrank_one(n, k, rank) -> list:
+    row = []
+    for i in range(n):
+        ahead = comb(n - i - 1, k - 1) if k else 0
+        row.append(rank < ahead)
+        if rank < ahead:
+            k -= 1
+        else:
+            rank -= ahead
+    return row
 
 
 def rank_combination(row) -> int:
@@ -155,7 +174,7 @@ class OfSize(PartitionFamily):
         if not self.first:
             return unrank_combinations(self.n, self.k, range(start, stop))
         rest = unrank_combinations(self.n - 1, self.k - 1, range(start, stop))
-        return np.concatenate([np.ones((len(rest), 1), dtype=bool), rest], axis=1)
+        return np.concatenate([np.ones((1, len(rest)), dtype=bool), rest.T]).T
 
 
 class AllBalanced(OfSize):

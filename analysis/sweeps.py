@@ -63,10 +63,11 @@ LOCAL_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREA
 
 # ---------------------------------------------------------------------- measures
 class BoundMeasure:
-    """The min-cut bound of each row: ``evaluate(masks) -> (keys, levels)``.
+    """The min-cut bound of each row: ``evaluate(masks) -> (levels, key_of)``.
 
-    ``keys[i]`` is row i's exact bound (an int) when :attr:`exact`, else its log2 rounded to 9
-    decimals; ``levels`` is an int array ordering the rows by bound (equal bounds, equal levels).
+    ``levels`` is an int64 array ordering the rows by bound (equal bounds, equal levels; levels are
+    local to one call), ``key_of[level]`` the bound itself: the exact product (an int) when
+    :attr:`exact`, else its log2 rounded to 9 decimals.
     """
 
     def __init__(self, net):
@@ -85,20 +86,34 @@ class BoundMeasure:
         self.route = "+".join(dict.fromkeys(kind for kind, _ in self.terms))
 
     def evaluate(self, masks):
-        if self.exact:
-            exps, bases = [], []
-            for kind, how in self.terms:
-                base, e = how.batch_exponents(masks, self.legs) if kind == "tree" else (how.base, how.exponents(masks))
-                exps.append(e)
-                bases.append(base)
-            unique, levels = np.unique(np.stack(exps, axis=1), axis=0, return_inverse=True)
-            bounds = [sum(b ** int(e) for b, e in zip(bases, row)) for row in unique]
-            rank = np.argsort(np.argsort(np.array(bounds, dtype=object), kind="stable"), kind="stable")
-            return [bounds[i] for i in levels.ravel()], rank[levels.ravel()]
-        logs = [self._log2(kind, how, masks) for kind, how in self.terms]
-        values = np.round(np.logaddexp2.reduce(logs, axis=0) if len(logs) > 1 else logs[0], 9)
-        _, levels = np.unique(values, return_inverse=True)
-        return values.tolist(), levels.ravel()
+        if not self.exact:
+            logs = [self._log2(kind, how, masks) for kind, how in self.terms]
+            values = np.round(np.logaddexp2.reduce(logs, axis=0) if len(logs) > 1 else logs[0], 9)
+            unique, levels = np.unique(values, return_inverse=True)
+            return levels.ravel().astype(np.int64), dict(enumerate(unique.tolist()))
+        exps, bases = [], []
+        for kind, how in self.terms:
+            base, e = how.batch_exponents(masks, self.legs) if kind == "tree" else (how.base, how.exponents(masks))
+            exps.append(e)
+            bases.append(base)
+        if len(exps) == 1:  # the exponent itself orders the rows
+            return exps[0], {e: bases[0] ** e for e in np.unique(exps[0]).tolist()}
+        radix = int(max(e.max(initial=0) for e in exps)) + 1
+        code = np.zeros(len(masks), dtype=np.int64)
+        for e in exps:  # one int per tuple of term exponents (radix**terms stays far below 2**63)
+            code = code * radix + e
+        unique, inverse = np.unique(code, return_inverse=True)
+        bounds = []
+        for c in unique.tolist():
+            digits = []
+            for _ in exps:
+                c, d = divmod(c, radix)
+                digits.append(d)
+            bounds.append(sum(b**d for b, d in zip(bases, reversed(digits))))
+        distinct = sorted(set(bounds))  # different exponent tuples can sum to one bound: one level each bound
+        level_of = {b: level for level, b in enumerate(distinct)}
+        rank = np.array([level_of[b] for b in bounds], dtype=np.int64)
+        return rank[inverse.ravel()], dict(enumerate(distinct))
 
     def _log2(self, kind, how, masks):
         if kind == "tree":
@@ -146,15 +161,23 @@ def run_chunk(measure, family, start, stop, top_k=0, keep_rows=False, block=DEFA
     total = ChunkSummary(top_k=top_k)
     for lo in range(start, stop, block):
         hi = min(stop, lo + block)
-        keys, levels = measure.evaluate(family.masks(lo, hi))
-        part = ChunkSummary(count=hi - lo, histogram=Counter(keys), top_k=top_k)
+        levels, key_of = measure.evaluate(family.masks(lo, hi))
+        low = int(levels.min())
+        if int(levels.max()) - low < 4 * len(levels):  # few distinct levels: count them without sorting
+            counts = np.bincount(levels - low)
+            seen = np.flatnonzero(counts)
+            histogram = Counter({key_of[int(v) + low]: int(counts[v]) for v in seen})
+        else:
+            seen, counts = np.unique(levels, return_counts=True)
+            histogram = Counter({key_of[int(v)]: int(c) for v, c in zip(seen, counts)})
+        part = ChunkSummary(count=hi - lo, histogram=histogram, top_k=top_k)
         i, j = int(np.argmin(levels)), int(np.argmax(levels))
-        part.low, part.high = (keys[i], lo + i), (keys[j], lo + j)
+        part.low, part.high = (key_of[int(levels[i])], lo + i), (key_of[int(levels[j])], lo + j)
         if top_k:
             best = np.lexsort((np.arange(len(levels)), -levels))[:top_k]
-            part.top = [(keys[b], lo + int(b)) for b in best]
+            part.top = [(key_of[int(levels[b])], lo + int(b)) for b in best]
         if keep_rows:
-            part.rows = [(lo + k, key) for k, key in enumerate(keys)]
+            part.rows = [(lo + k, key_of[v]) for k, v in enumerate(levels.tolist())]
         total.merge(part)
     return total
 
@@ -247,7 +270,7 @@ def local_cluster(n_workers=None, threads_per_worker=1, env=None, **kwargs):
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     n = n_workers or cores
     options = {"n_workers": n, "threads_per_worker": threads_per_worker, "processes": True,
-               "dashboard_address": None, "env": {**LOCAL_ENV, **(env or {})}, **kwargs}
+               "dashboard_address": ":0", "env": {**LOCAL_ENV, **(env or {})}, **kwargs}
     return LocalCluster(**options)
 
 

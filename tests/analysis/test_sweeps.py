@@ -176,8 +176,8 @@ def test_bad_settings():
 def test_witnesses_are_rechecked():
     class Lying(BoundMeasure):
         def evaluate(self, masks):
-            keys, levels = super().evaluate(masks)
-            return [k * 2 for k in keys], levels
+            levels, key_of = super().evaluate(masks)
+            return levels, {level: 2 * key for level, key in key_of.items()}
 
     MEASURES.register("lying", Lying)
     with pytest.raises(BoundViolationError, match="batched bound"):
