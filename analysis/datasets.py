@@ -136,20 +136,25 @@ def _digits():
     return d.images / 16.0, d.target
 
 
-def digit_task(task, n_train=2000, n_test=1000, canvas=16, seed=0, noise=0.5):
+def digit_task(task, n_train=2000, n_test=1000, canvas=16, seed=0, noise=0.5, digits=10):
     """``(X_train, y_train, X_test, y_test)``: features (n, canvas^2, 2) = (v, 1 - v) of pixel values v.
 
     ``"local"``: an 8 x 8 digit in the top-left corner of a canvas of uniform noise in [0, noise];
-    label = the digit (10 classes). ``"global"``: digits in the top-left and bottom-right corners;
-    label = 1 if they are the same digit (half the samples), else 0. Train and test canvases use
-    disjoint halves of the digit images.
+    label = the digit. ``"global"``: digits in the top-left and bottom-right corners; label = 1 if they
+    are the same digit (half the samples), else 0: a function of rank ``digits`` across any cut between
+    the corners. Only the digits 0..digits-1 are used. Train and test canvases use disjoint halves of
+    the digit images.
     """
     if task not in DIGIT_TASKS:
         raise SettingError(f"digit task {task!r} must be one of {DIGIT_TASKS}")
     if not isinstance(canvas, int) or canvas < 16:
         raise SettingError(f"canvas={canvas!r} must be an int >= 16 (two 8 x 8 digits in opposite corners)")
     _check_counts(n_train, n_test)
+    if not isinstance(digits, int) or not 2 <= digits <= 10:
+        raise SettingError(f"digits={digits!r} must be an int in 2..10")
     images, labels = _digits()
+    keep = labels < digits
+    images, labels = images[keep], labels[keep]
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(images))
     pools = order[:len(order) // 2], order[len(order) // 2:]

@@ -43,7 +43,7 @@ def settings(args) -> dict:
     quick = args.quick
     s = {"size": 16 if quick else 32, "n_train": 4000 if quick else 20000, "n_test": 1000 if quick else 4000,
          "iterations": 500 if quick else 15000, "width": 16, "shallow_Z": 64,
-         "digit_train": 3000, "digit_test": 1000, "digit_iterations": 500 if quick else 3000,
+         "digit_train": 3000, "digit_test": 1000, "digit_iterations": 800 if quick else 3000, "global_digits": 4,
          "grad_n": 256, "grad_batch": 1024, "eval_every": 50 if quick else 500}
     for key in OVERRIDES:
         if getattr(args, key, None) is not None:
@@ -180,7 +180,8 @@ def width_rows(s):
     rows, curves, nets = [], {}, {}
     N, M = 256, 2
     for task in ("local", "global"):
-        X, y, Xt, yt = digit_task(task, s["digit_train"], s["digit_test"], seed=0)
+        X, y, Xt, yt = digit_task(task, s["digit_train"], s["digit_test"], seed=0,
+                                  digits=s["global_digits"] if task == "global" else 10)
         if task == "local":
             y, yt = (y < 5).astype(int), (yt < 5).astype(int)
         for profile, widths in width_profiles(N, M, 2).items():
@@ -243,7 +244,31 @@ def _as64(net):
     return out
 
 
-# ---------------------------------------------------------------------- plots and main
+# ---------------------------------------------------------------------- plots, notes and main
+ENTANGLEMENT_NOTE = (
+    "Per trained network and grid partition: the min-cut bound (log2), the float Schmidt spectrum of the class-1 "
+    "coefficient tensor (gram route: `analysis.schmidt_spectrum`) as its rank (numpy's tolerance; gap = last kept / "
+    "first dropped value, inf = nothing dropped) and von Neumann entropy (bits), and the same for the starting "
+    "weights |W| (`init`). SpectrumError: the cut is wider than the gram route's limit, only the bound is known.\n")
+
+
+def widths_note(s) -> str:
+    return ("Digits (scikit-learn, 8 x 8) on a 16 x 16 canvas of uniform noise, features (v, 1 - v). local: one digit "
+            "in the top-left corner, label = digit < 5 (what matters is inside one level-3 block). global: digits "
+            f"0..{s['global_digits'] - 1} in the top-left and bottom-right corners, label = same digit, a function of "
+            f"rank {s['global_digits']} across the corner cut: wide-early's top width 2 bounds that rank by 2. "
+            f"{s['digit_train']:,} / {s['digit_test']:,} samples, {s['digit_iterations']:,} Adam steps as above.\n")
+
+
+def blob_note(s) -> str:
+    return (f"{s['size']} x {s['size']} binary images (N = {s['size'] ** 2}, M = 2 features (b, 1 - b)), "
+            f"{s['n_train']:,} / {s['n_test']:,} samples, {s['iterations']:,} Adam steps (lr 0.003, beta2 0.9, "
+            f"batch 64, x0.1 at 80%), log-space float32 networks: deep = width {s['width']} at every level, "
+            f"shallow = CP with Z = {s['shallow_Z']}. The paper's protocol is 32 x 32 (five 2 x 2 levels), "
+            "20,000 / 4,000 samples, 15,000 steps; it reports square > mirror on closedness, mirror > square "
+            "on symmetry, shallow ~62% / ~77%.\n")
+
+
 def plot(curves, path, title, common):
     plt = common.pyplot()
     if plt is None:
@@ -269,6 +294,7 @@ def main(argv=None):
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="16 x 16 blobs, 4,000 / 1,000 samples, 500 iterations")
     parser.add_argument("--out", default=None, help="results directory (default benchmarks/results)")
+    parser.add_argument("--name", default=NAME, help=f"file stem of the results (default {NAME})")
     parser.add_argument("--parts", default="gradients,blobs,widths,entanglement",
                         help="comma-separated subset of gradients, blobs, widths, entanglement")
     for key in OVERRIDES:
@@ -282,7 +308,8 @@ def main(argv=None):
     parts = set(args.parts.split(","))
     out = Path(args.out) if args.out else common.RESULTS
     out.mkdir(parents=True, exist_ok=True)
-    doc = {"benchmark": NAME, "machine": common.machine(), "settings": s, "quick": args.quick}
+    name = args.name
+    doc = {"benchmark": name, "machine": common.machine(), "settings": s, "quick": args.quick}
     md = [f"# Training ConvACs ({'quick' if args.quick else 'full'} run)\n", f"Settings: `{json.dumps(s)}`\n"]
     nets = {}
     if "gradients" in parts:
@@ -293,26 +320,29 @@ def main(argv=None):
         doc["blobs"], doc["blob_curves"], blob_nets = blob_rows(s)
         nets.update(blob_nets)
         md += ["## ICLR'17 blobs: test accuracy\n",
+               blob_note(s),
                common.markdown_table(doc["blobs"], ["task", "architecture", "test_accuracy", "train_accuracy",
                                                     "iterations", "images", "n_train", "seconds"]),
-               f"![learning curves]({NAME}_blobs.png)\n"]
-        plot(doc["blob_curves"], out / f"{NAME}_blobs.png", "blobs", common)
+               f"![learning curves]({name}_blobs.png)\n"]
+        plot(doc["blob_curves"], out / f"{name}_blobs.png", "blobs", common)
     if "widths" in parts:
         doc["widths"], doc["width_curves"], width_nets = width_rows(s)
         nets.update(width_nets)
         md += ["## Layer widths at an equal weight budget (16 x 16 canvas, 2 x 2 square pooling)\n",
+               widths_note(s),
                common.markdown_table(doc["widths"], ["task", "profile", "widths", "weights", "test_accuracy",
                                                      "train_accuracy", "iterations"]),
-               f"![learning curves]({NAME}_widths.png)\n"]
-        plot(doc["width_curves"], out / f"{NAME}_widths.png", "widths", common)
+               f"![learning curves]({name}_widths.png)\n"]
+        plot(doc["width_curves"], out / f"{name}_widths.png", "widths", common)
     if "entanglement" in parts and nets:
         doc["entanglement"] = entanglement_rows(nets)
         md += ["## Entanglement of the trained networks (class 1, float spectra along the min cut)\n",
+               ENTANGLEMENT_NOTE,
                common.markdown_table(doc["entanglement"], ["task", "architecture", "partition", "log2_bound",
                                                            "trained_rank", "trained_gap", "trained_entropy",
                                                            "init_rank", "init_entropy", "note"])]
-    (out / f"{NAME}.json").write_text(json.dumps(doc, indent=1, default=str))
-    (out / f"{NAME}.md").write_text("\n".join(md))
+    (out / f"{name}.json").write_text(json.dumps(doc, indent=1, default=str))
+    (out / f"{name}.md").write_text("\n".join(md))
     print("\n".join(md))
     return doc
 

@@ -219,3 +219,7 @@ def test_digit_tasks():
     assert set(yl) <= set(range(10)) and len(set(yl)) > 5
     with pytest.raises(SettingError, match="digit task"):
         digit_task("nope")
+    with pytest.raises(SettingError, match="digits=1"):
+        digit_task("global", digits=1)
+    _, y4, _, _ = digit_task("global", 200, 100, seed=0, digits=4)
+    assert y4.sum() == 100
