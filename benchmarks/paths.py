@@ -8,7 +8,8 @@ mixed decomposition):
 - ``amplitude``: a single amplitude: one feature vector attached to every input leg (batch 1, no
   batch index), only the class leg open, N up to 256.
 
-"ours" is the path the engine keeps for ``optimize="auto"`` (opt_einsum's auto path compared with the
+"ours" is the path the engine keeps for ``optimize="auto"`` (the size-bounded search of
+:mod:`tn.contraction`: hypergraph greedy trials, opt_einsum's searches up to 64 tensors, compared with the
 builder's natural path, the cheaper kept): its FLOPs, largest intermediate, which one won, and the
 time to build the plan from a cold cache (= our search time). "cotengra" is ``HyperOptimizer`` with
 a time budget; "greedy" is opt_einsum greedy for reference. All costs are exact replays
@@ -135,7 +136,7 @@ def main(argv=None, out_dir=None, dense_sizes=None, amp_sizes=None, M_dense=2, r
     notes = (f"dense: full coefficient tensor, M={M_dense}, widths/Z={r_dense}; amplitude: one unit-norm feature "
              f"vector per input leg, class leg open, M={M_amp}, widths/Z={r_amp}; float64. flops_ratio = our "
              f"path's FLOPs / cotengra HyperOptimizer's (<= 1: ours as cheap or cheaper); greedy_ratio = opt_einsum "
-             f"greedy / cotengra; search_ratio = our plan time (cold cache: opt_einsum 'auto' + natural-path "
+             f"greedy / cotengra; search_ratio = our plan time (cold cache: the 'auto' search + natural-path "
              f"comparison) / cotengra search time. cotengra budget: "
              f"{budget if budget is not None else '2 s (< 100 tensors), 5 s (< 400), 10 s'}. "
              f"FLOPs: exact replay (tn.cost.path_cost: one multiply-add per element of each step's joint index "
