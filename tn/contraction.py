@@ -30,10 +30,12 @@ import functools
 import heapq
 import itertools
 import math
+import operator
 import random
 import threading
 from collections import OrderedDict
 
+import numpy as np
 import opt_einsum
 from opt_einsum import paths as oe_paths
 from sortedcontainers import SortedList
@@ -413,11 +415,39 @@ def _step_expression(eq, shapes):
     return opt_einsum.contract_expression(eq, *shapes, optimize="auto")
 
 
+def step_function(inputs, output, size_dict):
+    """The fastest callable for one step: a Hadamard product, a ``tensordot`` (+ transpose), else
+    :func:`step_expression` (an opt_einsum expression costs ~10x a product's time in call overhead).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> f = step_function([("b", "i"), ("i", "j")], ("j", "b"), {"b": 2, "i": 3, "j": 4})
+    >>> a, w = np.ones((2, 3)), np.ones((3, 4))
+    >>> np.array_equal(f(a, w), (a @ w).T)
+    True
+    """
+    if len(inputs) == 2 and all(len(set(t)) == len(t) for t in inputs):
+        a, b = (tuple(t) for t in inputs)
+        output = tuple(output)
+        if a == b == output:
+            return operator.mul
+        shared = [i for i in a if i in b]
+        free = [i for i in a if i not in b] + [i for i in b if i not in a]
+        if set(free) == set(output) and len(free) == len(output):
+            axes = ([a.index(i) for i in shared], [b.index(i) for i in shared])
+            perm = tuple(free.index(i) for i in output)
+            if perm == tuple(range(len(perm))):
+                return functools.partial(np.tensordot, axes=axes)
+            return lambda x, y: np.tensordot(x, y, axes=axes).transpose(perm)
+    return step_expression(inputs, output, size_dict)
+
+
 class _Plan:
     """A compiled contraction: its path, exact cost and step program (built lazily, linear in the steps).
 
-    The program runs the path one step at a time, each step a small compiled expression
-    (:func:`step_expression`); one opt_einsum expression for the whole network would cost its
+    The program runs the path one step at a time, each step its fastest callable
+    (:func:`step_function`); one opt_einsum expression for the whole network would cost its
     ``contract_path`` quadratic time in the number of tensors.
     """
 
@@ -433,7 +463,7 @@ class _Plan:
         """``(operand SSA ids, expression)`` per step (:func:`tn.cost.replay`)."""
         if self._steps is None:
             path = self.path or [(0,)] * (len(self.inputs) == 1)  # one tensor: still reduce / transpose it
-            self._steps = [(ids, step_expression(taken, kept, self.size_dict))
+            self._steps = [(ids, step_function(taken, kept, self.size_dict))
                            for ids, taken, kept in replay(self.inputs, self.output, path)]
         return self._steps
 

@@ -190,3 +190,15 @@ def test_fast_path_format_conversions_match_opt_einsum(n, rng):
     linear = [tuple(s) for s in opt_einsum.paths.ssa_to_linear(ssa)] if ssa else []
     assert contraction.ssa_to_linear(ssa, n) == linear
     assert contraction.linear_to_ssa(linear, n) == [tuple(s) for s in opt_einsum.paths.linear_to_ssa(linear)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(hypergraphs(max_tensors=2))
+def test_step_functions_equal_einsum(case):
+    inputs, output, sizes = case
+    arrays = arrays_for(inputs, sizes, 2)
+    table = contraction.symbols_for(inputs, output)
+    expected = np.einsum(contraction.equation(inputs, output, table), *arrays)
+    assert np.allclose(contraction.step_function(inputs, output, sizes)(*arrays), expected)
+    same = (inputs[0], inputs[0])  # a Hadamard product
+    assert np.allclose(contraction.step_function(same, inputs[0], sizes)(arrays[0], arrays[0]), arrays[0] ** 2)
