@@ -22,6 +22,9 @@ import ast
 import inspect
 import os
 import sys
+import threading
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from tn.errors import TNError
@@ -31,6 +34,8 @@ DEFAULT_ARGS = ["convac", "--tree", "balanced", "--N", "16", "--M", "2", "--widt
 DEFAULT_PARTITIONS = ("left-right", "odd-even")
 TREES = ("balanced", "interleaved", "mirror", "flat", "random")
 FORMATS = ("table", "json", "jsonl", "csv")
+DTYPES = ("float64", "float32", "complex128", "complex64")
+PROGRESS_AFTER = 2.0  # seconds: a stage that takes longer says on stderr what it is doing, then how long it took
 
 
 class UsageError(Exception):
@@ -71,6 +76,30 @@ def _tree(text, N, seed):
     return ModeTree.from_nested(nested)  # its TreeError names what is wrong with the tree
 
 
+def _dtype(text):
+    if text not in DTYPES:
+        raise UsageError(f"--dtype {text!r}: expected one of {', '.join(DTYPES)}")
+    import numpy as np
+    return np.dtype(text)
+
+
+@contextmanager
+def stage(what):
+    """Run a stage; past :data:`PROGRESS_AFTER` seconds print ``tn-mincut: <what> ...`` on stderr, and at
+    its end the seconds it took (quick stages print nothing)."""
+    start = time.perf_counter()
+    timer = threading.Timer(PROGRESS_AFTER, lambda: print(f"tn-mincut: {what} ...", file=sys.stderr, flush=True))
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+        seconds = time.perf_counter() - start
+        if seconds >= PROGRESS_AFTER:
+            print(f"tn-mincut: {what}: done in {seconds:.1f} s", file=sys.stderr, flush=True)
+
+
 @dataclass(frozen=True)
 class BuilderFlag:
     """A command-line flag that fills builder parameters: the first of ``params`` the builder takes."""
@@ -100,6 +129,7 @@ BUILDER_FLAGS = (
     BuilderFlag("--classes", ("classes",), int, "size of the class leg"),
     BuilderFlag("--init", ("init",), str, "weight init (see builders.init.INITS)"),
     BuilderFlag("--seed", ("seed",), int, "random seed of the weights (and of --tree random)"),
+    BuilderFlag("--dtype", ("dtype",), _dtype, f"weight dtype: {', '.join(DTYPES)} (spectra are computed in float64)"),
 )
 
 
@@ -243,24 +273,28 @@ def run(args) -> tuple:
     from .bounds import mincut
     from .report import header, row_from_cut, row_from_validation
     from .validation import validate
-    net = build_network(args)
+    with stage(f"loading {args.load}" if args.load else f"building {args.builder}"):
+        net = build_network(args)
     if args.save:
-        net.save(args.save)
+        with stage(f"saving {args.save}"):
+            net.save(args.save)
     parts = resolve_partitions(net, args)
     rows, first_cut = [], None
     for part in (_progress(parts) if args.all_balanced else parts):
-        if args.validate:
-            row = row_from_validation(validate(net, [part], method=args.method, flow_func=args.flow_func,
-                                               spectrum_method=args.spectrum_method)[0].as_dict())
-        else:
-            result = mincut(net, part, method=args.method, flow_func=args.flow_func)
-            first_cut = first_cut or result
-            row = row_from_cut(part.name, result)
+        with stage(f"{'validating' if args.validate else 'min cut of'} partition {part.name}"):
+            if args.validate:
+                row = row_from_validation(validate(net, [part], method=args.method, flow_func=args.flow_func,
+                                                   spectrum_method=args.spectrum_method)[0].as_dict())
+            else:
+                result = mincut(net, part, method=args.method, flow_func=args.flow_func)
+                first_cut = first_cut or result
+                row = row_from_cut(part.name, result)
         rows.append(row)
     if args.draw and parts:
         from .drawing import draw
-        cut = first_cut or mincut(net, parts[0], method=args.method, flow_func=args.flow_func)
-        draw(net, cut=cut, path=args.draw, labels=args.labels)
+        with stage(f"drawing {args.draw}"):
+            cut = first_cut or mincut(net, parts[0], method=args.method, flow_func=args.flow_func)
+            draw(net, cut=cut, path=args.draw, labels=args.labels)
     return header(net, source=args.load), rows
 
 

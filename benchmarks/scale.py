@@ -138,6 +138,7 @@ def main(argv=None, out_dir=None, sizes=None, budget=None, ops=OPS, verbose=True
     ap.add_argument("--max-log2n", type=int, default=16, help="largest N = 2^this")
     ap.add_argument("--root", default=str(ROOT), help="import the engine from this checkout")
     ap.add_argument("--name", default="scale", help="results file stem")
+    ap.add_argument("--ops", default=None, help="comma list of operations (default: all)")
     args = ap.parse_args(argv if argv is not None else [])
     tn, builders, analysis = _engine(args.root)
     if str(ROOT) not in sys.path:
@@ -145,6 +146,11 @@ def main(argv=None, out_dir=None, sizes=None, budget=None, ops=OPS, verbose=True
     from benchmarks import common
     sizes = sizes or tuple(2**k for k in range(6, (10 if args.quick else args.max_log2n) + 1))
     budget = budget if budget is not None else args.budget
+    if args.ops:
+        unknown = sorted(set(args.ops.split(",")) - set(OPS))
+        if unknown:
+            ap.error(f"unknown operation(s) {unknown}; known: {', '.join(OPS)}")
+        ops = tuple(args.ops.split(","))
     try:
         import cotengra  # noqa: F401
     except ImportError:
@@ -156,14 +162,18 @@ def main(argv=None, out_dir=None, sizes=None, budget=None, ops=OPS, verbose=True
             for N in sizes:
                 if N > LIMITS.get(op, math.inf):
                     break
-                row[f"N={N}"] = t = measure(N, op, tn, builders, analysis, tmp)
+                try:
+                    row[f"N={N}"] = t = measure(N, op, tn, builders, analysis, tmp)
+                except Exception as exc:  # noqa: BLE001 - an engine that refuses a size is a result, not a crash
+                    row["note"] = f"N={N}: {type(exc).__name__}: {' '.join(str(exc).split())[:80]}"
+                    t = None
                 if verbose:
                     print(f"{op:>18} N={N:<6} {common.fmt(t)} s", flush=True)
                 if t is None or t > budget:
                     break
             row["exponent"] = exponent([(N, row.get(f"N={N}")) for N in sizes])
             rows.append(row)
-    columns = ["operation"] + [f"N={N}" for N in sizes] + ["exponent"]
+    columns = ["operation"] + [f"N={N}" for N in sizes] + ["exponent", "note"]
     worst = max((r["exponent"] for r in rows if r["operation"] in STRUCTURE_OPS and r["exponent"] is not None),
                 default=None)
     notes = (f"builders.deep_convac(N, M=2, widths=2), arrays included; seconds of one cold call (plan cache "

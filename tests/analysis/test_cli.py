@@ -161,3 +161,28 @@ def test_internal_errors_are_one_line(monkeypatch, capsys):
     assert main(["deep_convac"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "internal error (ZeroDivisionError" in err and "Traceback" not in err
+
+
+def test_dtype_flag_reaches_the_builder(tmp_path, capsys):
+    import numpy as np
+    import tn
+    path = tmp_path / "f32.tnet"
+    rows32 = _json(capsys, ["deep_convac", "--N", "8", "--dtype", "float32", "--validate", "--save", str(path),
+                            "--json"])
+    rows64 = _json(capsys, ["deep_convac", "--N", "8", "--validate", "--json"])
+    assert tn.load(path).dtype == np.float32
+    assert [(r["bound"], r["rank"]) for r in rows32] == [(r["bound"], r["rank"]) for r in rows64]
+    assert main(["deep_convac", "--N", "8", "--dtype", "float16"]) == 2
+    assert "--dtype 'float16'" in capsys.readouterr().err
+
+
+def test_slow_stages_say_what_they_do(monkeypatch, capsys):
+    import analysis.cli as cli
+    monkeypatch.setattr(cli, "PROGRESS_AFTER", 0.0)  # every stage counts as slow
+    assert main(["deep_convac", "--N", "8", "--partition", "left-right"]) == 0
+    err = capsys.readouterr().err
+    assert "tn-mincut: building deep_convac: done in" in err
+    assert "tn-mincut: min cut of partition left-right: done in" in err
+    monkeypatch.setattr(cli, "PROGRESS_AFTER", 60.0)
+    assert main(["deep_convac", "--N", "8", "--partition", "left-right"]) == 0
+    assert capsys.readouterr().err == ""  # quick stages print nothing
