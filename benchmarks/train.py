@@ -45,6 +45,7 @@ def settings(args) -> dict:
          "iterations": 500 if quick else 15000, "width": 16, "shallow_Z": 64,
          "digit_train": 3000, "digit_test": 1000, "digit_iterations": 800 if quick else 3000, "global_digits": 4,
          "grad_n": 256, "grad_batch": 1024, "eval_every": 50 if quick else 500}
+    s["tasks"] = tuple(args.tasks.split(","))
     for key in OVERRIDES:
         if getattr(args, key, None) is not None:
             s[key] = getattr(args, key)
@@ -117,7 +118,7 @@ def blob_rows(s):
     from analysis.datasets import blob_task
     rows, curves, nets = [], {}, {}
     S = s["size"]
-    for task in ("closedness", "symmetry"):
+    for task in s["tasks"]:
         X, y, Xt, yt = blob_task(task, s["n_train"], s["n_test"], size=S, seed=0)
         archs = {
             "deep square 2x2": builders.convac(grid=(S, S), M=2, widths=s["width"], classes=2, pooling="square",
@@ -294,6 +295,7 @@ def main(argv=None):
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="16 x 16 blobs, 4,000 / 1,000 samples, 500 iterations")
     parser.add_argument("--out", default=None, help="results directory (default benchmarks/results)")
+    parser.add_argument("--tasks", default="closedness,symmetry", help="blob tasks to run (comma-separated)")
     parser.add_argument("--name", default=NAME, help=f"file stem of the results (default {NAME})")
     parser.add_argument("--parts", default="gradients,blobs,widths,entanglement",
                         help="comma-separated subset of gradients, blobs, widths, entanglement")
