@@ -310,28 +310,32 @@ def _run(measure, family, client, chunk_size, top_k, keep_rows, progress, on_chu
         if client is None:
             for start, stop in _chunks(family.count, chunk_size):
                 on_chunk(summary, start, run_chunk(measure, family, start, stop, top_k, keep_rows))
-                bar is not None and bar.update(stop - start)
+                if bar is not None:
+                    bar.update(stop - start)
             return summary
         from distributed import as_completed
         measure_f, family_f = client.scatter([measure, family], broadcast=True)
-        window = 4 * max(1, sum(client.nthreads().values()))
-        pending = _chunks(family.count, chunk_size)
-        futures = as_completed()
-        for start, stop in itertools.islice(pending, window):
-            futures.add(client.submit(run_chunk, measure_f, family_f, start, stop, top_k, keep_rows, pure=False,
-                                      key=f"sweep-chunk-{start}-{stop}-{time.monotonic_ns()}"))
+        window = 4 * max(1, sum(client.nthreads().values()))  # chunks in flight: workers stay busy, memory bounded
+        pending, starts, futures = _chunks(family.count, chunk_size), {}, as_completed()
+
+        def submit(chunks):
+            for start, stop in chunks:
+                future = client.submit(run_chunk, measure_f, family_f, start, stop, top_k, keep_rows, pure=False)
+                starts[future.key] = start
+                futures.add(future)
+
+        submit(itertools.islice(pending, window))
         for future in futures:
             part = future.result()
-            start = int(future.key.split("-")[2])
-            on_chunk(summary, start, part)
-            bar is not None and bar.update(part.count)
+            on_chunk(summary, starts.pop(future.key), part)
+            if bar is not None:
+                bar.update(part.count)
             future.release()
-            for nxt in itertools.islice(pending, 1):
-                futures.add(client.submit(run_chunk, measure_f, family_f, *nxt, top_k, keep_rows, pure=False,
-                                          key=f"sweep-chunk-{nxt[0]}-{nxt[1]}-{time.monotonic_ns()}"))
+            submit(itertools.islice(pending, 1))
         return summary
     finally:
-        bar is not None and bar.close()
+        if bar is not None:
+            bar.close()
 
 
 # ---------------------------------------------------------------------- the sweep
@@ -349,7 +353,8 @@ def sweep(network_or_builder, partitions="balanced", measure="bound", reduce="hi
         A name in :data:`MEASURES` (``"bound"``: the min-cut bound).
     reduce : str
         ``"histogram"`` (always computed, with min / max), ``"top:K"`` (also the K largest), or
-        ``"table"`` (also every row, streamed in row order to ``out``; at most :data:`TABLE_LIMIT`).
+        ``"table"`` (also every row, streamed in row order to ``out``: ``row, partition, A, B, log2_bound,
+        bound``; at most :data:`TABLE_LIMIT` rows).
     client : None, "local", str or distributed.Client
         Where chunks run (module docstring).
     chunk_size : int, optional
@@ -426,7 +431,7 @@ class _TableWriter:
         self.file = open(self.path, "w", newline="")  # noqa: SIM115 (open across chunks, closed by close())
         self.csv = csv.writer(self.file) if self.kind == "csv" else None
         if self.csv:
-            self.csv.writerow(["row", "A", "log2_bound", "bound"])
+            self.csv.writerow(["row", "partition", "A", "B", "log2_bound", "bound"])
         elif self.kind == "json":
             self.file.write("[")
         self.next, self.waiting, self.first = 0, {}, True
@@ -446,12 +451,16 @@ class _TableWriter:
         masks = self.family.masks(rows[0][0], rows[-1][0] + 1)
         for (row, key), mask in zip(rows, masks):
             A = [leg for leg, a in zip(self.legs, mask) if a]
+            B = [leg for leg, a in zip(self.legs, mask) if not a]
+            name = ",".join(map(str, A))
             log2 = self.evaluator.log2(key)
             bound = key if self.evaluator.exact else None
             if self.csv:
-                self.csv.writerow([row, " ".join(map(str, A)), repr(log2), "" if bound is None else bound])
+                self.csv.writerow([row, name, " ".join(map(str, A)), " ".join(map(str, B)), repr(log2),
+                                   "" if bound is None else bound])
                 continue
-            text = json.dumps({"row": row, "A": A, "log2_bound": log2, "bound": bound}, default=str)
+            text = json.dumps({"row": row, "partition": name, "A": A, "B": B, "log2_bound": log2, "bound": bound},
+                              default=str)
             if self.kind == "json":
                 text = ("\n" if self.first else ",\n") + text
             self.file.write(text if self.kind == "json" else text + "\n")

@@ -114,3 +114,15 @@ def matricization_rank(net, A, B, fixed=0):
     T = T[(Ellipsis,) + (fixed,) * len(rest)] if rest else T
     rows = math.prod(net.size(i) for i in A)
     return int(np.linalg.matrix_rank(T.reshape(rows, -1)))
+
+
+def ring(n, phys=2, bond=2, chord=None):
+    """A periodic MPS (a cycle): site k has leg k and bonds to k - 1 and k + 1 (mod n); ``chord=(i, j)`` adds a bond
+    ``("c", 0)`` between sites i and j."""
+    net = TensorNetwork()
+    for k in range(n):
+        on_chord = chord is not None and k in chord
+        inds = (k, ("b", k), ("b", (k + 1) % n)) + ((("c", 0),) if on_chord else ())
+        net.add_tensor(("site", k), (phys, bond, bond) + ((bond,) if on_chord else ()), inds)
+    net.set_output(tuple(range(n)))
+    return net

@@ -5,7 +5,7 @@ import math
 import networkx as nx
 import numpy as np
 import pytest
-from analysis_nets import balanced, brute_force_bound, convac
+from analysis_nets import balanced, brute_force_bound, convac, ring
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -13,16 +13,6 @@ from analysis import flow, mincut, mincut_batch
 from analysis.cutgraph import CutProblem, cut_graph
 from analysis.flow import FlowBatch, log_units, power_root, scipy_flow
 from tn import TensorNetwork
-
-
-def ring(n, phys=2, bond=2, extra=None):
-    """A periodic MPS: site k has leg k and bonds to k - 1 and k + 1 (mod n); ``extra`` adds a chord (i, j)."""
-    net = TensorNetwork()
-    for k in range(n):
-        inds = [k, ("b", k), ("b", (k + 1) % n)] + ([("c", 0)] if extra and k in extra else [])
-        net.add_tensor(("site", k), (phys, bond, bond) + ((bond,) if extra and k in extra else ()), tuple(inds))
-    net.set_output(tuple(range(n)))
-    return net
 
 
 @st.composite
@@ -94,7 +84,7 @@ def test_int32_guard_falls_back():
 
 
 def test_batched_flow_guard_falls_back_to_networkx(monkeypatch):
-    net = ring(10, phys=2, bond=4, extra=(0, 5))
+    net = ring(10, phys=2, bond=4, chord=(0, 5))
     rows = np.random.default_rng(1).random((30, 10)) < 0.5
     rows[:, 0], rows[:, 1] = True, False
     fast = FlowBatch.build(cut_graph(net), net.input_legs)
@@ -121,7 +111,7 @@ def test_exact_units_solve_once(monkeypatch):
     assert calls and calls[0][0] == flow.RESOLUTION_BITS
 
 
-@pytest.mark.parametrize("net", [ring(9), ring(12, phys=4, bond=2), ring(10, phys=2, bond=4, extra=(2, 7)),
+@pytest.mark.parametrize("net", [ring(9), ring(12, phys=4, bond=2), ring(10, phys=2, bond=4, chord=(2, 7)),
                                  ring(8, phys=3, bond=3)])
 def test_flow_batch_equals_mincut(net):
     n = len(net.input_legs)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from analysis_nets import balanced, convac
+from analysis_nets import balanced, convac, ring
 
 import builders
 from analysis import mincut
@@ -24,19 +24,10 @@ from analysis.sweeps import (
     sweep,
     write_rows,
 )
-from tn import TensorNetwork
 from tn.errors import BoundViolationError, SettingError
 
 ROOT = Path(__file__).resolve().parents[2]
 
-
-def ring(n, phys=2, bond=2):
-    """A periodic MPS (a cycle: the flow route)."""
-    net = TensorNetwork()
-    for k in range(n):
-        net.add_tensor(("site", k), (phys, bond, bond), (k, ("b", k), ("b", (k + 1) % n)))
-    net.set_output(tuple(range(n)))
-    return net
 
 
 def random_tree_net(n, seed, widths=3):
