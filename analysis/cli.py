@@ -7,6 +7,7 @@ Examples (shell)::
         --partition left-right --partition odd-even --partition blocks:4 --validate
     tn-mincut --load net.tnet --partition 0,1,2,3 --format jsonl
     tn-mincut deep_convac --N 16 --M 2 --widths 2 --all-balanced
+    tn-mincut deep_convac --N 32 --all-balanced --summary --client local   # 3.0e8 partitions on dask
 
 Networks come from ``--load FILE`` or from a builder of :func:`builders.get`. Builder flags are declared
 once in :data:`BUILDER_FLAGS`, each with the builder parameters it fills; a flag the chosen builder does
@@ -26,12 +27,16 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
+
+import numpy as np
 
 from tn.errors import TNError
 
 DEFAULT_ARGS = ["convac", "--tree", "balanced", "--N", "16", "--M", "2", "--widths", "2", "--partition", "left-right",
                 "--partition", "odd-even", "--partition", "blocks:4", "--validate"]
 DEFAULT_PARTITIONS = ("left-right", "odd-even")
+ROW_LIMIT = 10**6  # rows printed one per partition; beyond, --summary
 TREES = ("balanced", "interleaved", "mirror", "flat", "random")
 FORMATS = ("table", "json", "jsonl", "csv")
 DTYPES = ("float64", "float32", "complex128", "complex64")
@@ -166,7 +171,14 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--partition", action="append", metavar="P",
                    help="left-right, odd-even, blocks:K, random:SEED or legs '0,1,2' / '0,1|2,3' (repeatable)")
     q.add_argument("--random", type=int, metavar="K", help="K random balanced partitions (random:0 .. random:K-1)")
-    q.add_argument("--all-balanced", action="store_true", help="every balanced partition, each once")
+    q.add_argument("--all-balanced", action="store_true",
+                   help="every balanced partition, each once (any N: through analysis.sweep)")
+    q.add_argument("--size", type=int, metavar="k", help="every partition whose side A has k positions (C(N, k))")
+    q.add_argument("--summary", action="store_true",
+                   help="with --all-balanced, --size or --random: the histogram of bounds and the partitions of "
+                        "smallest and largest bound, not one row per partition")
+    q.add_argument("--client", metavar="local|ADDRESS",
+                   help="run the sweep on dask: 'local' (a LocalCluster sized to this machine) or a scheduler address")
     q.add_argument("--fix-rest", action="store_true",
                    help="with 'A|B' partitions: fix the input legs in neither side (else leftover legs are an error)")
     q.add_argument("--method", default="auto", help="cut method: auto, tree, flow")
@@ -176,6 +188,8 @@ def build_parser() -> argparse.ArgumentParser:
     o = p.add_argument_group("output")
     o.add_argument("--format", choices=FORMATS, default="table", help="table (default), json, jsonl or csv")
     o.add_argument("--json", action="store_true", help="same as --format json")
+    o.add_argument("--out", metavar="FILE", help="write the output to FILE instead of stdout, in the format of "
+                   "its suffix: .json, .jsonl or .csv")
     o.add_argument("--save", metavar="FILE", help="also save the network (.tnet) for later --load")
     o.add_argument("--draw", metavar="FILE.png", help="draw the network and the first partition's cut")
     o.add_argument("--labels", action="store_true", help="with --draw: label every tensor")
@@ -245,18 +259,51 @@ def _progress(items):
     return tqdm(items, file=sys.stderr, unit="partition")
 
 
-def resolve_partitions(net, args) -> list:
-    """The partitions the query flags name, each resolved once to a :class:`~analysis.partitions.Partition`."""
-    from .partitions import Partition, balanced_partitions, make_partition
-    chosen = [bool(args.partition), args.random is not None, args.all_balanced]
+def _random_rows(n, start, stop):
+    """Rows of the partitions ``random:start`` .. ``random:stop-1`` (picklable, for a sweep's workers)."""
+    from .partitions import PARTITIONS
+    rows = np.zeros((stop - start, n), dtype=bool)
+    for k, seed in enumerate(range(start, stop)):
+        rows[k, list(PARTITIONS.get("random")(None, tuple(range(n)), seed))] = True
+    return rows
+
+
+def query_family(net, args):
+    """The partition family of --all-balanced, --size k or --random K (None for --partition): what a sweep runs."""
+    from .families import AllBalanced, Generated, OfSize
+    chosen = [bool(args.partition), args.random is not None, args.all_balanced, args.size is not None]
     if sum(chosen) > 1:
-        raise UsageError("give one of --partition, --random K, --all-balanced")
+        raise UsageError("give one of --partition, --random K, --all-balanced, --size k")
+    n = len(net.input_legs)
     if args.all_balanced:
-        return balanced_partitions(net)
+        return AllBalanced(n)
+    if args.size is not None:
+        if not 1 <= args.size < n:
+            raise UsageError(f"--size {args.size}: k must be between 1 and N - 1 = {n - 1}")
+        return OfSize(n, args.size)
     if args.random is not None:
         if args.random < 1:
             raise UsageError(f"--random {args.random}: K must be >= 1")
+        return Generated(partial(_random_rows, n), args.random, n, name=f"random:0..{args.random - 1}")
+    return None
+
+
+def _check_rows(family):
+    if family.count > ROW_LIMIT:
+        raise UsageError(f"{family.count:,} partitions is more rows than ROW_LIMIT = {ROW_LIMIT:,}: use --summary "
+                         "(a histogram), or --size / --random for fewer")
+
+
+def resolve_partitions(net, args) -> list:
+    """The partitions the query flags name, each resolved once to a :class:`~analysis.partitions.Partition`."""
+    from .partitions import Partition, make_partition
+    family = query_family(net, args)
+    if args.random is not None:  # rows named random:SEED
         return [make_partition(net, f"random:{seed}") for seed in range(args.random)]
+    if family is not None:
+        _check_rows(family)
+        legs = tuple(net.input_legs)
+        return [family.partition(legs, k) for k in range(family.count)]
     parts = []
     for spec in args.partition or DEFAULT_PARTITIONS:
         part = make_partition(net, spec)
@@ -273,14 +320,24 @@ def run(args) -> tuple:
     from .bounds import mincut
     from .report import header, row_from_cut, row_from_validation
     from .validation import validate
+    if args.out:
+        _out_format(args.out)  # a bad suffix fails before any work
     with stage(f"loading {args.load}" if args.load else f"building {args.builder}"):
         net = build_network(args)
     if args.save:
         with stage(f"saving {args.save}"):
             net.save(args.save)
+    family = query_family(net, args)
+    if (args.summary or args.client) and family is None:
+        raise UsageError("--summary and --client apply to --all-balanced, --size k or --random K")
+    if args.summary and (args.validate or args.draw):
+        raise UsageError("--summary gives no per-partition rows to --validate or --draw")
+    if family is not None and (args.summary or args.random is None) and not args.validate and not args.draw:
+        with stage(f"sweeping {family.count:,} partitions ({family.name})"):
+            return header(net, source=args.load), _swept(net, family, args)
     parts = resolve_partitions(net, args)
     rows, first_cut = [], None
-    for part in (_progress(parts) if args.all_balanced else parts):
+    for part in (_progress(parts) if family is not None else parts):
         with stage(f"{'validating' if args.validate else 'min cut of'} partition {part.name}"):
             if args.validate:
                 row = row_from_validation(validate(net, [part], method=args.method, flow_func=args.flow_func,
@@ -296,6 +353,32 @@ def run(args) -> tuple:
             cut = first_cut or mincut(net, parts[0], method=args.method, flow_func=args.flow_func)
             draw(net, cut=cut, path=args.draw, labels=args.labels)
     return header(net, source=args.load), rows
+
+
+def _swept(net, family, args):
+    """The rows (or, with --summary, the summary) of a family, through :func:`analysis.sweep`."""
+    import json
+    import tempfile
+
+    from .report import make_row, row_from_cut
+    from .sweeps import sweep
+    progress = sys.stderr.isatty()
+    if args.summary:
+        r = sweep(net, family, client=args.client, progress=progress)
+        bounds = list(r.bounds) if r.bounds else [None] * len(r.histogram)
+        return {"family": r.family, "count": r.count, "exact": r.exact, "route": r.route, "seconds": r.seconds,
+                "histogram": [{"log2_bound": k, "bound": b, "count": n, "fraction": n / r.count}
+                              for (k, n), b in zip(r.histogram.items(), bounds)],
+                "min": row_from_cut(r.min.partition.name, r.min.result),
+                "max": row_from_cut(r.max.partition.name, r.max.result)}
+    _check_rows(family)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "rows.jsonl")
+        r = sweep(net, family, reduce="table", out=path, client=args.client, progress=progress)
+        with open(path) as f:
+            rows = [json.loads(line) for line in f]
+    return [make_row({"partition": row["partition"], "A": row["A"], "B": row["B"], "log2_bound": row["log2_bound"],
+                      "bound": row["bound"], "method": f"sweep:{r.route}"}) for row in rows]
 
 
 def main(argv=None) -> int:
@@ -335,11 +418,44 @@ def _fail(exc, prefix="") -> int:
 
 def _print(args, head, rows):
     from .report import format_rows
-    fmt = "json" if args.json else args.format
-    print(format_rows(head, rows, fmt, validated=args.validate))
+    fmt = _out_format(args.out) if args.out else "json" if args.json else args.format
+    text = _format_summary(head, rows, fmt) if isinstance(rows, dict) else format_rows(head, rows, fmt,
+                                                                                        validated=args.validate)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(text + "\n")
+        print(f"wrote {args.out}")
+    else:
+        print(text)
     if args.draw and fmt == "table":
         print(f"wrote {args.draw}")
 
 
-__all__ = ["main", "build_parser", "build_network", "resolve_partitions", "run", "BUILDER_FLAGS", "builder_flags",
-           "DEFAULT_ARGS"]
+def _out_format(path) -> str:
+    fmt = {".json": "json", ".jsonl": "jsonl", ".csv": "csv"}.get(os.path.splitext(path)[1].lower())
+    if fmt is None:
+        raise UsageError(f"--out {path!r}: the suffix must be .json, .jsonl or .csv")
+    return fmt
+
+
+def _format_summary(head, summary, fmt) -> str:
+    """A --summary: JSON ``{"header", "summary"}``, JSONL (header, summary), CSV (the histogram) or a table."""
+    from .report import dumps, format_table
+    if fmt == "json":
+        return dumps({"header": head, "summary": summary})
+    if fmt == "jsonl":
+        return "\n".join(dumps(item) for item in (head, summary))
+    columns = ["log2_bound", "bound", "count", "fraction"]
+    if fmt == "csv":
+        lines = [f"# {dumps(head)}", ",".join(columns)]
+        lines += [",".join("" if row[c] is None else str(row[c]) for c in columns) for row in summary["histogram"]]
+        return "\n".join(lines)
+    title = (f"{summary['family']}: {summary['count']:,} partitions, {'exact' if summary['exact'] else 'float'} "
+             f"bounds, {summary['route']} route, {summary['seconds']:.2f} s")
+    ends = [{"": side, **summary[side]} for side in ("min", "max")]
+    return "\n".join([title, format_table(summary["histogram"], columns),
+                      format_table(ends, ["", "partition", "log2_bound", "bound", "cut"])])
+
+
+__all__ = ["main", "build_parser", "build_network", "resolve_partitions", "query_family", "run", "BUILDER_FLAGS",
+           "builder_flags", "DEFAULT_ARGS", "ROW_LIMIT"]

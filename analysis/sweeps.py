@@ -330,7 +330,6 @@ def _run(measure, family, client, chunk_size, top_k, keep_rows, progress, on_chu
             on_chunk(summary, starts.pop(future.key), part)
             if bar is not None:
                 bar.update(part.count)
-            future.release()
             submit(itertools.islice(pending, 1))
         return summary
     finally:

@@ -72,7 +72,7 @@ def test_all_balanced(capsys):
     (["convac", "--N", "64", "--validate", "--partition", "odd-even", "--spectrum-method", "gram"], "gram limit"),
     (["convac", "--N", "7"], "N"),
     (["--N", "8"], "builder name"),
-    (["convac", "--N", "32", "--all-balanced"], "20"),
+    (["convac", "--N", "32", "--all-balanced"], "--summary"),
     (["deep_convac", "--tree", "mirror"], "does not take --tree; it takes --N --M --widths --pooling"),
     (["shallow_convac", "--dilations", "1,2"], "does not take --dilations"),
     (["--load", "x.tnet", "--N", "8"], "do not apply to --load"),

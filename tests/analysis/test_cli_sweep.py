@@ -78,7 +78,7 @@ def test_summary_table_and_jsonl(capsys):
 def test_client_address(capsys):
     pytest.importorskip("distributed")
     from distributed import LocalCluster
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, host="127.0.0.1",
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
                       dashboard_address=":0") as cluster:
         summary = _out(capsys, ["deep_convac", "--N", "8", "--all-balanced", "--summary", "--json",
                                 "--client", cluster.scheduler_address])["summary"]
