@@ -264,12 +264,14 @@ class ModeTree:
                             f"last output reaches positions {_summary(reached)} (need a permutation of "
                             f"1, 2, 4, ..., N/2)")
 
-        def node(layer, t):
-            if layer == 0:
-                return t
-            return node(layer - 1, t - dilations[layer - 1]), node(layer - 1, t)
-
-        return cls(node(len(dilations), N - 1))
+        # layer l joins h[t - d_l] and h[t]: find the steps each layer needs top-down, then build bottom-up
+        needed = [{N - 1}]
+        for d in reversed(dilations):
+            needed.append({u for t in needed[-1] for u in (t - d, t)})
+        built = {t: t for t in needed.pop()}
+        for d in dilations:
+            built = {t: (built[t - d], built[t]) for t in needed.pop()}
+        return cls(built[N - 1])
 
     @classmethod
     def random(cls, N, arity=(2, 3), seed=0) -> ModeTree:
