@@ -45,6 +45,39 @@ def test_shallow_4x4_is_z_everywhere():
         assert mincut(net, part).bound == 4 == dense_rank(net, part.A)
 
 
+def brute_force_cuts(net):
+    """Theory §4 by exhaustion: every tensor takes a side (all 2^T assignments); returns (A, B) -> log2 min-cut."""
+    names = list(net.tensor_names)
+    x = np.arange(2 ** len(names), dtype=np.int32)
+    side = {t: ((x >> k) & 1).astype(bool) for k, t in enumerate(names)}   # False = A, True = B
+    inner, legs = np.zeros(len(x), dtype=np.float32), {}
+    for ind, where in net.index_map.items():
+        w = np.float32(np.log2(net.size_dict[ind]))
+        if ind in net.output and len(where) == 1:
+            legs[ind] = (w, side[where[0]])
+            continue
+        # a bond or a hyperedge: paid once when its tensors are not all on one side
+        ones = sum(side[t].astype(np.int8) for t in where)
+        inner += w * ((ones > 0) & (ones < len(where)))
+
+    def log2_mincut(A, B):
+        cost = inner.copy()
+        for leg, (w, on_b) in legs.items():
+            if leg in A or leg in B:
+                cost += w * (on_b if leg in A else ~on_b)
+        return float(cost.min())
+    return log2_mincut
+
+
+@pytest.mark.parametrize("pooling,widths", [("square", 2), ("mirror", 2), ("square", [2, 3]), ("mirror", [4, 2])])
+def test_4x4_bounds_equal_brute_force(pooling, widths):
+    net = builders.deep_convac(grid=(4, 4), M=2, widths=widths, pooling=pooling)
+    brute = brute_force_cuts(net)
+    for name in ("top-bottom", "left-right", "checkerboard", "center-border", "quadrants:1", "random:4"):
+        part = make_partition(net, name)
+        assert mincut(net, part).log2_bound == pytest.approx(brute(set(part.A), set(part.B)), abs=1e-5)
+
+
 @pytest.mark.parametrize("pooling", ["square", "mirror"])
 def test_8x8_named_bounds_equal_flow(pooling):
     net = builders.deep_convac(grid=(8, 8), M=2, widths=[2, 3, 4], pooling=pooling)
