@@ -422,7 +422,8 @@ def draw_partitions(network, partitions, results=None, path=None, ncols=6, windo
         raise PartitionError(f"draw_partitions: {len(results)} results for {len(parts)} partitions")
     ncols = max(1, min(ncols, len(parts)))
     nrows = -(-len(parts) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(2.1 * ncols, 2.3 * nrows), squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(2.1 * ncols, 2.3 * nrows + 0.4), squeeze=False,
+                             layout="constrained")
     for a in axes.flat[len(parts):]:
         a.set_axis_off()
     for a, part, res in zip(axes.flat, parts, results):
@@ -435,7 +436,7 @@ def draw_partitions(network, partitions, results=None, path=None, ncols=6, windo
     from matplotlib.patches import Patch
     fig.legend(handles=[Patch(color=COLORS["A"], label="A"), Patch(color=COLORS["B"], label="B")]
                + ([Patch(fill=False, ec=COLORS["cut"], lw=2, label="split level-1 window")] if windows else []),
-               loc="lower center", ncol=3, fontsize=8, frameon=False, bbox_to_anchor=(0.5, -0.02))
+               loc="outside lower center", ncol=3, fontsize=8, frameon=False)
     _finish(fig, path, plt)
     return fig
 
