@@ -8,6 +8,8 @@ Examples (shell)::
     tn-mincut --load net.tnet --partition 0,1,2,3 --format jsonl
     tn-mincut deep_convac --N 16 --M 2 --widths 2 --all-balanced
     tn-mincut deep_convac --N 32 --all-balanced --summary --client local   # 3.0e8 partitions on dask
+    tn-mincut --grid 8x8 --window 2x2 --pooling mirror --partition checkerboard --draw p.png
+    tn-mincut --grid 4x4 --mask 1100/1100/0011/0011 --validate    # a grid network's partition as a 0/1 mask
 
 Networks come from ``--load FILE`` or from a builder of :func:`builders.get`. Builder flags are declared
 once in :data:`BUILDER_FLAGS`, each with the builder parameters it fills; a flag the chosen builder does
@@ -69,6 +71,20 @@ def _int_list(flag):
     return parse
 
 
+def _pairs(flag, what):
+    """``"8x8"`` -> ``(8, 8)``; with ``what="windows"`` also ``"2x2,2x1"`` -> ``[(2, 2), (2, 1)]`` (one per level)."""
+    def parse(text):
+        try:
+            pairs = [tuple(int(x) for x in part.lower().split("x")) for part in text.split(",")]
+        except ValueError:
+            pairs = []
+        if not pairs or any(len(p) != 2 for p in pairs) or (what == "shape" and len(pairs) != 1):
+            example = "8x8" if what == "shape" else "2x2 (or one per level: 2x2,2x1,1x2)"
+            raise UsageError(f"{flag} {text!r}: expected {example}")
+        return pairs[0] if len(pairs) == 1 else pairs
+    return parse
+
+
 def _tree(text, N, seed):
     from builders import ModeTree
     if text in TREES:
@@ -124,7 +140,12 @@ BUILDER_FLAGS = (
                 "2"),
     BuilderFlag("--tree", ("tree", "tree_a"), str,
                 f"mode tree: {', '.join(TREES)} or nested tuples; two trees joined by '+' for mixed", "balanced"),
-    BuilderFlag("--pooling", ("pooling",), str, "pooling geometry of deep_convac (contiguous, interleaved, mirror)"),
+    BuilderFlag("--pooling", ("pooling",), str, "pooling geometry: deep_convac contiguous, interleaved or mirror; "
+                "on a --grid square or mirror"),
+    BuilderFlag("--grid", ("grid",), _pairs("--grid", "shape"),
+                "image HxW: the positions are its pixels, row-major (theory §9); builder default deep_convac"),
+    BuilderFlag("--window", ("window",), _pairs("--window", "windows"),
+                "pooling window AxB of a --grid (default 2x2), or one per level: 2x2,2x1"),
     BuilderFlag("--arity", ("arity",), int, "pooling window size of deep_convac"),
     BuilderFlag("--dilations", ("dilations", "dilations_a"), _int_list("--dilations"),
                 "dilation per layer, comma list (mixed_dilated: the first network's)"),
@@ -170,6 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
     q = p.add_argument_group("queries")
     q.add_argument("--partition", action="append", metavar="P",
                    help="left-right, odd-even, blocks:K, random:SEED or legs '0,1,2' / '0,1|2,3' (repeatable)")
+    q.add_argument("--mask", action="append", metavar="ROWS",
+                   help="a partition of a --grid network as rows of 0/1 (1 = side A), e.g. 1100/1100/0011/0011 "
+                        "(repeatable, with or without --partition)")
     q.add_argument("--random", type=int, metavar="K", help="K random balanced partitions (random:0 .. random:K-1)")
     q.add_argument("--all-balanced", action="store_true",
                    help="every balanced partition, each once (any N: through analysis.sweep)")
@@ -216,6 +240,7 @@ def build_network(args):
                          f"{' '.join(f.flag for f in takes)}")
     values = {}
     N = int(given[BUILDER_FLAGS[0]]) if BUILDER_FLAGS[0] in given else 16
+    on_grid = any(f.flag == "--grid" for f in given)
     for f in takes:
         param = next((p for p in f.params if p in params), None)
         text = given.get(f)
@@ -223,6 +248,8 @@ def build_network(args):
             continue
         # a builder parameter without a default (or None: required unless e.g. grid= replaces it) gets the flag's
         default = params[param].default
+        if text is None and on_grid and param in ("N", "tree"):
+            continue  # the grid sizes the network (and, without --tree, shapes its tree)
         if text is None and f.default is not None and (default is inspect.Parameter.empty or default is None):
             text = f.default
         if text is not None:
@@ -271,9 +298,9 @@ def _random_rows(n, start, stop):
 def query_family(net, args):
     """The partition family of --all-balanced, --size k or --random K (None for --partition): what a sweep runs."""
     from .families import AllBalanced, Generated, OfSize
-    chosen = [bool(args.partition), args.random is not None, args.all_balanced, args.size is not None]
+    chosen = [bool(args.partition or args.mask), args.random is not None, args.all_balanced, args.size is not None]
     if sum(chosen) > 1:
-        raise UsageError("give one of --partition, --random K, --all-balanced, --size k")
+        raise UsageError("give one of --partition (and --mask), --random K, --all-balanced, --size k")
     n = len(net.input_legs)
     if args.all_balanced:
         return AllBalanced(n)
@@ -305,7 +332,8 @@ def resolve_partitions(net, args) -> list:
         legs = tuple(net.input_legs)
         return [family.partition(legs, k) for k in range(family.count)]
     parts = []
-    for spec in args.partition or DEFAULT_PARTITIONS:
+    specs = (args.partition or []) + [f"mask:{m}" for m in args.mask or []]
+    for spec in specs or DEFAULT_PARTITIONS:
         part = make_partition(net, spec)
         rest = [leg for leg in net.input_legs if leg not in set(part.A) | set(part.B)]
         if rest and not args.fix_rest:
@@ -336,22 +364,21 @@ def run(args) -> tuple:
         with stage(f"sweeping {family.count:,} partitions ({family.name})"):
             return header(net, source=args.load), _swept(net, family, args)
     parts = resolve_partitions(net, args)
-    rows, first_cut = [], None
+    rows, first = [], None
     for part in (_progress(parts) if family is not None else parts):
         with stage(f"{'validating' if args.validate else 'min cut of'} partition {part.name}"):
             if args.validate:
-                row = row_from_validation(validate(net, [part], method=args.method, flow_func=args.flow_func,
-                                                   spectrum_method=args.spectrum_method)[0].as_dict())
+                result = validate(net, [part], method=args.method, flow_func=args.flow_func,
+                                  spectrum_method=args.spectrum_method)[0]
+                row = row_from_validation(result.as_dict())
             else:
                 result = mincut(net, part, method=args.method, flow_func=args.flow_func)
-                first_cut = first_cut or result
                 row = row_from_cut(part.name, result)
+        first = first or result
         rows.append(row)
     if args.draw and parts:
-        from .drawing import draw
         with stage(f"drawing {args.draw}"):
-            cut = first_cut or mincut(net, parts[0], method=args.method, flow_func=args.flow_func)
-            draw(net, cut=cut, path=args.draw, labels=args.labels)
+            _draw(net, parts[0], first, args)
     return header(net, source=args.load), rows
 
 
@@ -381,6 +408,20 @@ def _swept(net, family, args):
                       "bound": row["bound"], "method": f"sweep:{r.route}"}) for row in rows]
 
 
+def _draw(net, part, result, args):
+    """A grid network: the partition on its image (bound, rank in the title); else the graph and the cut."""
+    from .bounds import mincut
+    from .drawing import draw, draw_partition
+    from .partitions import grid_shape
+    if grid_shape(net) is not None:
+        if args.labels:
+            raise UsageError("--labels applies to graph drawings; a --grid network is drawn as its image")
+        draw_partition(net, part, result, path=args.draw)
+        return
+    cut = result if hasattr(result, "sides") else mincut(net, part, method=args.method, flow_func=args.flow_func)
+    draw(net, cut=cut, path=args.draw, labels=args.labels)
+
+
 def main(argv=None) -> int:
     """Entry point of ``tn-mincut`` and ``python -m analysis``; returns the exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -389,7 +430,9 @@ def main(argv=None) -> int:
     try:
         args = build_parser().parse_args(argv)
         if not args.builder and not args.load:
-            raise UsageError("give a builder name (e.g. convac) or --load FILE")
+            if args.grid is None:
+                raise UsageError("give a builder name (e.g. convac) or --load FILE")
+            args.builder = "deep_convac"  # tn-mincut --grid 8x8 ...: the paper's deep network
         if args.labels and not args.draw:
             raise UsageError("--labels only applies with --draw FILE.png")
         head, rows = run(args)

@@ -5,7 +5,7 @@
 - a *header* object: ``{"schema": "tn-mincut/1", "tool": "tn-engine", "version": ..., "network": {...}}``, the
   network described by ``kind`` (TensorNetwork / NetworkSum), ``N`` (input legs), ``M`` (their sizes), ``output``,
   ``builder``, ``widths``, ``init``, ``seed``, ``tree`` (nested lists of positions) when a builder made it,
-  ``source`` (the file, for ``--load``) and ``terms`` for a sum;
+  ``grid`` ([H, W] for a network built on an image, else null), ``source`` (the file, for ``--load``) and ``terms`` for a sum;
 - one *row* per partition with exactly the keys :data:`ROW_KEYS`, whether or not ``--validate`` was given: ``null``
   where a value was not computed. ``bound`` is an exact integer (JSON integers have no size limit). A ``gap`` with no
   nonzero singular value dropped is infinite: it is written as the string ``"inf"`` (JSON has no Infinity), distinct
@@ -90,7 +90,8 @@ def header(net, source=None) -> dict:
     sizes = sorted({net.size(leg) for leg in legs})
     network = {"kind": type(net).__name__, "N": len(legs), "M": sizes[0] if len(sizes) == 1 else sizes,
                "output": list(net.output), "builder": meta.get("builder"), "widths": meta.get("widths"),
-               "init": meta.get("init"), "seed": meta.get("seed"), "tree": meta.get("tree"), "source": source}
+               "init": meta.get("init"), "seed": meta.get("seed"), "tree": meta.get("tree"), "grid": meta.get("grid"),
+               "source": source}
     if isinstance(net, NetworkSum):
         network["terms"] = len(net.terms)
     return {"schema": SCHEMA, "tool": "tn-engine", "version": __version__, "network": network}
