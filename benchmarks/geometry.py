@@ -65,8 +65,9 @@ def rank_row(net, part, result, dense, validate_max):
         rank, gap, method = row.rank, row.gap, "gram"
     else:
         return {"rank": None, "gap": None, "verdict": None, "rank_method": None}
+    # a float rank below the bound proves nothing (round-off: e.g. CP components 1e-10 apart in scale at N = 1024)
     decided = gap is not None and gap >= GAP_OK
-    verdict = ("tight" if rank == result.bound else "strict") if decided else "undetermined"
+    verdict = ("tight" if rank == result.bound else "float rank < bound") if decided else "undetermined"
     return {"rank": rank, "gap": gap, "verdict": verdict, "rank_method": method}
 
 
@@ -130,7 +131,7 @@ def tables(named, aggs):
     return "\n".join(lines) + "\n", common.markdown_table(rank_rows, rank_cols)
 
 
-def figures(out_dir, named, sizes, widths):
+def figures(out_dir, named, aggs, sizes, widths):
     plt = common.pyplot()
     if plt is None:
         return []
@@ -139,25 +140,40 @@ def figures(out_dir, named, sizes, widths):
     fig = draw_partitions(net, list(NAMED) + ["random:0"], ncols=4, windows=True)
     fig.suptitle("8 x 8 image, square 2 x 2 pooling, r = 4, M = 2: the partitions (red: split level-1 windows)",
                  fontsize=9)
-    paths.append(common.save_figure(fig, Path(out_dir) / "geometry_partitions.png"))
+    path = Path(out_dir) / "geometry_partitions.png"
+    fig.savefig(path, dpi=110)  # its own constrained layout (save_figure's tight_layout would undo it)
+    plt.close(fig)
+    paths.append(path)
     side = max(sizes)
-    fig, axes = plt.subplots(1, len(ARCHS), figsize=(4.2 * len(ARCHS), 3.8), sharey=True)
+    styles = dict(zip(NAMED, [("o", "-", 7), ("s", "--", 6), ("^", "-", 7), ("D", "-", 4), ("v", ":", 7),
+                              ("x", "-.", 7), ("+", (0, (1, 3)), 9)]))
+    fig, axes = plt.subplots(1, len(ARCHS), figsize=(4.4 * len(ARCHS), 4.0), sharey=True)
     for ax, arch in zip(axes, ARCHS):
+        mine = [r for r in named if r["arch"] == arch and r["N"] == side * side]
         for name in NAMED:
-            rows = sorted((r for r in named if r["arch"] == arch and r["N"] == side * side and r["partition"] == name),
-                          key=lambda r: r["r"])
-            ax.plot([r["r"] for r in rows], [r["log2_bound"] for r in rows], marker="o", ms=3, label=name)
+            rows = sorted((r for r in mine if r["partition"] == name), key=lambda r: r["r"])
+            marker, ls, ms = styles[name]
+            ax.plot([r["r"] for r in rows], [r["log2_bound"] for r in rows], marker=marker, ls=ls, ms=ms, lw=1.2,
+                    mfc="none", label=name)
             if name == "checkerboard" and arch != "shallow":
                 ax.fill_between([r["r"] for r in rows], [r["log2_lower"] for r in rows],
-                                [r["log2_upper"] for r in rows], alpha=0.15, color="grey",
-                                label="Theorem 1 range (checkerboard)")
-        ax.set_yscale("symlog", base=2, linthresh=1)
-        ax.set_title(f"{arch} ({side} x {side}, M = 2)", fontsize=9)
-        ax.set_xlabel("width r (every level; shallow: Z = r)")
+                                [r["log2_upper"] for r in rows], alpha=0.18, color="tab:green",
+                                label="Theorem 1 [lower, upper], checkerboard")
+        spread = sorted((a for a in aggs if a["arch"] == arch and a["N"] == side * side), key=lambda a: a["r"])
+        ax.plot([a["r"] for a in spread], [a["log2_bound_mean"] for a in spread], color="black", lw=2, alpha=0.6,
+                label=f"{spread[0]['partition']}: mean (band: min-max)" if spread else None)
+        ax.fill_between([a["r"] for a in spread], [a["log2_bound_min"] for a in spread],
+                        [a["log2_bound_max"] for a in spread], color="black", alpha=0.1)
+        ax.set_yscale("log", base=2)
+        ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda y, _: f"{y:g}"))
+        ax.set_title(f"{arch} pooling ({side} x {side}, M = 2)" if arch != "shallow" else
+                     f"shallow, CP with Z = r ({side} x {side})", fontsize=9)
+        ax.set_xlabel("width r (every level)")
         ax.set_xticks(list(widths))
         ax.grid(alpha=0.3)
-    axes[0].set_ylabel("log2 min-cut bound")
-    axes[-1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    axes[0].set_ylabel("log2 of the min-cut bound (log scale)")
+    handles, labels = axes[0].get_legend_handles_labels()  # the square panel has every kind of mark
+    axes[-1].legend(handles, labels, fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
     paths.append(common.save_figure(fig, Path(out_dir) / "geometry_bounds.png"))
     return paths
 
@@ -190,14 +206,15 @@ def main(quick=False, out_dir=None, sizes=None, widths=None, n_random=None, vali
              f"rank > bound {checks['rank_violations']} times. Shallow = CP with Z = r (its 'Theorem 1' columns are "
              "the same recursion on the flat tree).\n\n" + named_table +
              "\n## Validated ranks (float: dense SVD at 4 x 4, gram route where the bound <= "
-             f"{validate_max}; verdict 'tight' needs a spectral gap >= {GAP_OK:g})\n\n" + rank_table)
+             f"{validate_max}; verdict 'tight' needs a spectral gap >= {GAP_OK:g}; a float rank below the bound is not a "
+             "proof of a gap: only exact ranks (theory §10) could show one)\n\n" + rank_table)
     out = Path(out_dir) if out_dir is not None else common.RESULTS
     common.write_results("geometry", named, ["grid", "arch", "r", "partition", "log2_bound"],
                          title="Pooling geometry on images: square vs mirror vs shallow", out_dir=out,
                          extra={"random": aggs, "checks": checks})
     (out / "geometry.md").write_text("# Pooling geometry on images: square vs mirror vs shallow\n\n" + notes)
     if plots:
-        figures(out, named, sizes, widths)
+        figures(out, named, aggs, sizes, widths)
     return named, aggs, checks
 
 
