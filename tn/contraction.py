@@ -51,6 +51,8 @@ AUTO_TRIAL_WORK = 32 * 256  # above AUTO_REFINE_MAX: AUTO_TRIAL_WORK // n trials
 AUTO_GREEDY_MAX = 4096      # with a natural path, no greedy run above this many tensors
 AUTO_WORK = 200_000         # and at most this many index visits in all trials (a deterministic budget)
 AUTO_OE_RANDOM_MAX = 16     # opt_einsum's random greedy too up to this many tensors
+ALPHA_RANGE = (0.5, 2.0)       # trials draw alpha uniformly from this range
+TEMPERATURE_RANGE = (0.1, 1.0)  # and the Gumbel noise scale (log2 units) uniformly from this one
 HYPER_FANOUT = 16           # pairs seeded per index: all pairs of its tensors up to this many, else a chain
 
 OPTIMIZERS = Registry("optimizer", hint="or an opt_einsum PathOptimizer / cotengra optimizer object, or an "
@@ -285,7 +287,8 @@ def hyper_greedy(inputs, output, size_dict, trials=0, seed=0, work=None):
     best = search.run()
     trials = min(trials, work // max(best[3], 1)) if work is not None else trials
     for _ in range(trials):
-        best = min(best, search.run(alpha=rng.uniform(0.5, 2.0), temperature=rng.uniform(0.1, 1.0), rng=rng))
+        best = min(best, search.run(alpha=rng.uniform(*ALPHA_RANGE), temperature=rng.uniform(*TEMPERATURE_RANGE),
+                                    rng=rng))
     return ssa_to_linear(best[2], len(inputs))
 
 
