@@ -40,10 +40,10 @@ from dataclasses import dataclass
 import numpy as np
 import opt_einsum
 
-from tn import NetworkSum, TensorNetwork
+from tn import NetworkSum, TensorNetwork, memory
 from tn.contraction import equation, find_path, symbols_for
 from tn.cost import replay
-from tn.errors import PartitionError, SpectrumError, SymbolicTensorError
+from tn.errors import DTypeError, NonFiniteError, PartitionError, SpectrumError, SymbolicTensorError
 from tn.netsum import terms_of
 from tn.registry import Registry
 
@@ -156,6 +156,7 @@ def schmidt_spectrum(net, A, B=None, method="auto", *, fixed=None, full=False, g
     if not (isinstance(method, str) and method.lower() == "auto"):
         method = SPECTRUM_METHODS.canonical(method)
     start = time.perf_counter()
+    net = spectrum_ready(net)
     part = make_partition(net, A, B)
     chosen = set(part.A) | set(part.B)
     values = {leg: 0 for leg in net.output if leg not in chosen}
@@ -183,14 +184,70 @@ def schmidt_spectrum(net, A, B=None, method="auto", *, fixed=None, full=False, g
     return result.values
 
 
+def spectrum_ready(net):
+    """``net`` with values LAPACK can take, else a clear error naming the tensor (before any contraction).
+
+    NaN / inf entries: :class:`~tn.errors.NonFiniteError`. Integer, bool and float16 tensors are converted
+    to float64 (a spectrum is floating point, computed in double precision; exact ranks are
+    :func:`analysis.exact_rank`'s job); longdouble has no LAPACK SVD: :class:`~tn.errors.DTypeError`
+    (converting would silently drop its extra precision). Returns ``net`` itself when nothing needs converting.
+    """
+    changes = {}
+    for t in terms_of(net):
+        for name in t.tensor_names:
+            data = t.data(name)
+            if data is None:
+                continue
+            if data.dtype.char in "gG":  # longdouble, clongdouble
+                raise DTypeError(f"tensor {name!r} is {data.dtype}: numpy's SVD has no {data.dtype} routine; convert "
+                                 "the network (e.g. set_data(name, data.astype(np.float64))) knowing it drops precision")
+            target = data.dtype if data.dtype.kind in "fc" and data.dtype.itemsize > 2 else np.dtype(np.float64)
+            if data.dtype.kind in "fc" and not np.isfinite(data).all():
+                bad = int(data.size - np.count_nonzero(np.isfinite(data)))
+                raise NonFiniteError(f"tensor {name!r} has {bad} NaN/inf value(s) (of {data.size}): no spectrum of "
+                                     "such a network exists")
+            if target != data.dtype:
+                changes[name] = target
+    if not changes:
+        return net
+    out = [t.copy() for t in terms_of(net)]
+    for t in out:
+        for name, dtype in changes.items():
+            if name in t:
+                t.set_data(name, t.data(name).astype(dtype))
+    if isinstance(net, NetworkSum):
+        total = NetworkSum(out, net.name)
+        total.metadata = net.metadata
+        return total
+    return out[0]
+
+
 def _entries(n: int) -> str:
     return f"{n:,}" if n < 2**40 else f"2^{math.log2(n):.4g}"
 
 
+def dense_svd_bytes(rows, cols, dtype) -> int:
+    """Peak bytes of the dense route after contracting a ``dtype`` tensor: the tensor (and its float64 copy
+    when it is narrower), LAPACK's copy of it, gesdd's workspace."""
+    dtype = np.dtype(dtype)
+    precise = np.promote_types(dtype, np.float64)
+    small, large = min(rows, cols), max(rows, cols)
+    narrow = rows * cols * dtype.itemsize if dtype != precise else 0
+    return narrow + (2 * rows * cols + 3 * small + max(large, 7 * small)) * precise.itemsize
+
+
 @SPECTRUM_METHODS.register("dense")
-def _dense(net, part, cut, *, optimize, memory_limit, **_) -> Spectrum:
-    T = net.to_dense(order=part.A + part.B, optimize=optimize, memory_limit=memory_limit)
+def _dense(net, part, cut, *, optimize, memory_limit, entries, **_) -> Spectrum:
     rows = math.prod(net.size(i) for i in part.A)
+    dtype = np.result_type(*(t.dtype for t in terms_of(net)))
+    memory.check_bytes(dense_svd_bytes(rows, entries // rows, dtype), memory_limit, "dense Schmidt spectrum",
+                       f"the SVD of a {rows:,} x {entries // rows:,} matrix holds it twice (LAPACK overwrites a copy)",
+                       ways_out="use method='gram'")
+    T = net.to_dense(order=part.A + part.B, optimize=optimize, memory_limit=memory_limit)
+    if not np.isfinite(T).all():
+        raise SpectrumError(f"the tensor of partition {part.name!r} leaves the {T.dtype} range (inf/NaN entries after "
+                            "contracting finite tensors): use method='gram', which carries the scale separately, "
+                            "or rescale the network's tensors")
     matrix = _precise(T).reshape(rows, -1)
     return Spectrum(np.linalg.svd(matrix, compute_uv=False), "dense", matrix.shape)
 

@@ -123,3 +123,12 @@ class DynamicsError(TNError, ValueError):
 
 class DomainError(TNError, ValueError):
     """Values outside the domain an operation needs (e.g. negative weights for the log-domain forward)."""
+
+
+# --- warnings ----------------------------------------------------------------------------------
+class TNWarning(UserWarning):
+    """Base class of the warnings tn, builders and analysis issue."""
+
+
+class UnderflowWarning(TNWarning, RuntimeWarning):
+    """A floating-point result came out as 0 or subnormal: the values underflowed (or are truly zero)."""

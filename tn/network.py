@@ -14,6 +14,8 @@ is a new array that the caller owns.
 from __future__ import annotations
 
 import copy
+import math
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
@@ -22,7 +24,7 @@ from . import contraction, memory, treeexec
 from .cost import ContractionCost
 from .errors import (DTypeError, DuplicateIndexError, DuplicateTensorError, IndexSizeError, NonFiniteError,
                      OptimizeError, SettingError, ShapeError, StructureError, SymbolicTensorError,
-                     UnknownIndexError, UnknownTensorError)
+                     UnderflowWarning, UnknownIndexError, UnknownTensorError)
 
 
 def _as_shape(shape, name) -> tuple:
@@ -74,6 +76,54 @@ def read_only(array, fresh=False):
         array = array.copy()
     array.flags.writeable = False
     return array
+
+
+OBJECT_ITEMSIZE = 48  # an object array of Python ints: the pointer and a small int object per entry
+
+
+def _all_integer(arrays) -> bool:
+    return all(a.dtype.kind in "iu" for a in arrays)
+
+
+def exact_dtype(arrays, summed):
+    """The dtype in which integer ``arrays`` contract without overflow, or None if any array is not integer.
+
+    ``summed`` is the number of terms of the sum (the product of the sizes of the summed indices).
+    Every entry of the result, and of every intermediate, is at most ``summed * prod(max(max|a|, 1))``
+    in absolute value: int64 if that bound fits, else Python ints (``object``: exact, slower).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = np.full((2, 2), 100, dtype=np.int8)
+    >>> exact_dtype([a, a], summed=2), exact_dtype([a.astype(float)], 1)
+    (dtype('int64'), None)
+    >>> exact_dtype([np.full(2, 2**40)] * 2, summed=2**10)
+    dtype('O')
+    """
+    if not arrays or not _all_integer(arrays):
+        return None
+    bound = summed
+    for a in arrays:
+        bound *= max(int(a.max()), -int(a.min()), 1)
+    return np.dtype(np.int64) if bound <= np.iinfo(np.int64).max else np.dtype(object)
+
+
+def _work_itemsize(dtype) -> int:
+    return OBJECT_ITEMSIZE if dtype == object else dtype.itemsize
+
+
+def warn_underflow(result):
+    """``result``, with an :class:`~tn.errors.UnderflowWarning` if floating entries came out 0 or subnormal."""
+    if result.dtype.kind in "fc" and result.size:
+        tiny = np.finfo(result.dtype).tiny
+        low = int(np.count_nonzero(np.abs(result) < tiny))
+        if low:
+            warnings.warn(f"{low} of {result.size} output value(s) are 0 or subnormal (|x| < {tiny:.3g}, the "
+                          f"smallest normal {result.dtype}): a product over many positions underflows; unless they "
+                          "are truly zero, evaluate in the log domain: evaluate(..., domain='log')",
+                          UnderflowWarning, stacklevel=3)
+    return result
 
 
 def _frozen_view(array):
@@ -365,8 +415,12 @@ class TensorNetwork:
         if not self._inds:
             raise StructureError("cannot contract a network with no tensors")
         arrays = self.arrays()
-        plan = self._plan(output, optimize, self.dtype.itemsize)
+        out = self.output if output is None else self._check_inds(output, "output")
+        work = exact_dtype(arrays, math.prod(s for i, s in self._sizes.items() if i not in set(out)))
+        plan = self._plan(out, optimize, self.dtype.itemsize if work is None else _work_itemsize(work))
         memory.check(plan.cost, memory_limit, "contract")
+        if work is not None:
+            arrays = [a.astype(work, copy=False) for a in arrays]
         return owned(plan(*arrays), arrays)  # never the caller's or the network's memory
 
     def to_dense(self, order=None, optimize="auto", memory_limit=None):
@@ -400,6 +454,9 @@ class TensorNetwork:
         """
         legs, mats = self._features(features, legs)
         self._check_batch_index(batch_index)
+        if _all_integer(self.arrays()) and _all_integer(mats) and domain != "log":
+            # exact: contract() picks an overflow-free dtype
+            return self.fed_network(mats, legs, batch_index).contract(optimize=optimize, memory_limit=memory_limit)
         if treeexec.check_domain(domain) == "log" and method == "einsum":
             raise SettingError("domain='log' runs on the tree executor: use method='auto' or 'tree'")
         plan = self._tree_plan(legs, method, optimize)
@@ -408,11 +465,13 @@ class TensorNetwork:
             memory.check(plan.cost(len(mats[0]), np.result_type(weights.dtype, mats[0]).itemsize), memory_limit,
                          "evaluate")
             feats = treeexec.log_features(mats, legs) if domain == "log" else mats
-            return plan(None, feats, weights=weights)
+            out = plan(None, feats, weights=weights)
+            return out if domain == "log" else warn_underflow(out)
         if domain == "log":
             raise StructureError("domain='log' needs a tree network of matrices with one unfed open leg "
                                  "(see tn.treeexec.tree_plan)")
-        return self.fed_network(mats, legs, batch_index).contract(optimize=optimize, memory_limit=memory_limit)
+        return warn_underflow(self.fed_network(mats, legs, batch_index).contract(optimize=optimize,
+                                                                                 memory_limit=memory_limit))
 
     def evaluate_cost(self, batch, legs=None, batch_index="batch", optimize="auto", method="auto",
                       dtype=None) -> ContractionCost:

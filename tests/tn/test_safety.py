@@ -200,3 +200,62 @@ def test_minus_one_means_unlimited_as_in_opt_einsum():
         assert net.to_dense().shape == (2,) * 4 + (1,)
     finally:
         tn.set_memory_limit(previous)
+
+
+# ---------------------------------------------------------------------- integers and underflow
+def test_int8_products_do_not_wrap_around():
+    a = np.full((2, 2), 100, dtype=np.int8)
+    net = TensorNetwork()
+    net.add_tensor("A", a, ("i", "k"))
+    net.add_tensor("B", a, ("k", "j"))
+    d = net.to_dense()
+    assert d[0, 0] == 2 * 100 * 100 and d.dtype == np.int64  # int8 wraps to 64
+
+
+def test_integers_beyond_int64_are_contracted_exactly():
+    b = np.full((2, 2), 2**40, dtype=np.int64)
+    net = TensorNetwork()
+    net.add_tensor("A", b, ("i", "k"))
+    net.add_tensor("B", b, ("k", "j"))
+    assert net.to_dense()[0, 1] == 2 * 2**80  # Python ints: exact
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 6), st.sampled_from([np.int8, np.int16, np.uint8, np.int32]), st.integers(0, 2**16))
+def test_integer_convacs_match_exact_python_arithmetic(N, dtype, seed):
+    rng = np.random.default_rng(seed)
+    info = np.iinfo(dtype)
+    net = TensorNetwork()
+    arrays = []
+    for k in range(N):  # a chain of k x k matrices with entries at the dtype's extremes
+        a = rng.integers(max(info.min, -120), min(info.max, 120), size=(3, 3), endpoint=True).astype(dtype)
+        arrays.append(a)
+        net.add_tensor(k, a, (("b", k), ("b", k + 1)))
+    net.set_output((("b", 0), ("b", N)))
+    exact = np.array(arrays[0], dtype=object)
+    for a in arrays[1:]:
+        exact = exact.dot(np.array(a, dtype=object))
+    assert (np.array(net.to_dense(), dtype=object) == exact).all()
+
+
+def test_integer_evaluate_is_exact():
+    net = builders.deep_convac(8, M=2, widths=2, init="integer", dtype=np.int8, seed=3)
+    X = np.full((8, 2, 2), 100, dtype=np.int16)
+    y = net.evaluate(X)
+    ref = np.array(net.to_dense(), dtype=object)
+    for _ in range(8):  # contract every input leg with the (100, 100) feature, exactly
+        ref = np.tensordot(np.full(2, 100, dtype=object), ref, axes=([0], [0]))
+    assert y[0, 0] == ref[0]
+
+
+def test_an_underflowing_deep_network_warns_instead_of_returning_silent_zeros():
+    net = builders.deep_convac(4096, M=2, widths=2)
+    X = np.random.default_rng(0).random((4096, 3, 2))
+    with pytest.warns(errors.UnderflowWarning, match="domain='log'"):
+        y = net.evaluate(X)
+    assert np.all(y == 0)  # float64 cannot hold these values: the warning is the point
+    small = builders.deep_convac(16, M=2, widths=2)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", errors.UnderflowWarning)
+        assert np.all(small.evaluate(np.random.default_rng(0).random((16, 3, 2))) != 0)
