@@ -9,7 +9,7 @@ from . import errors, gradients
 from .contraction import cache_info, optimizer_names
 from .cost import ContractionCost
 from .graphview import Hyperedge, OpenLeg
-from .memory import get_memory_limit, set_memory_limit
+from .memory import clear_cache, get_memory_limit, set_memory_limit
 from .netsum import NetworkSum
 from .network import TensorNetwork
 
@@ -21,5 +21,5 @@ def load(path, memory_limit=None):
 
 
 __all__ = ["TensorNetwork", "gradients", "NetworkSum", "ContractionCost", "Hyperedge", "OpenLeg", "errors", "load",
-           "cache_info", "optimizer_names", "get_memory_limit", "set_memory_limit"]
+           "cache_info", "optimizer_names", "get_memory_limit", "set_memory_limit", "clear_cache"]
 __version__ = "0.2.0"

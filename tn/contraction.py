@@ -499,7 +499,9 @@ class PlanCache:
         with self._lock:
             self._data[key] = plan
             while len(self._data) > self.maxsize:
-                self._data.popitem(last=False)
+                evicted = self._data.popitem(last=False)[1]
+                if hasattr(evicted, "release_all"):  # a tree plan's kept buffers go with it
+                    evicted.release_all()
         return plan
 
     def clear(self):

@@ -50,7 +50,8 @@ class ContractionCost:
         Indices of that tensor.
     largest_intermediate_bytes, peak_memory_bytes : int
         The same in bytes for ``itemsize``; the peak counts every live operand (inputs included),
-        the step's result and one transposed copy of its larger operand (as numpy's tensordot makes).
+        the step's result and one transposed copy of its larger operand (as numpy's tensordot makes);
+        inputs count until the end (the network, or the caller for features, holds them).
     path : list of tuple of int
         The linear-format path these numbers belong to.
     itemsize : int
@@ -148,12 +149,12 @@ def path_cost(inputs, output, size_dict, path, itemsize=8) -> ContractionCost:
     """
     live = [size_of(t, size_dict) for t in inputs]  # by SSA id
     output = tuple(output)
-    flops, total = 0, sum(live)
+    flops, total, n_inputs = 0, sum(live), len(inputs)
     peak, largest, largest_inds = total, 0, ()
     last, left = (tuple(inputs[0]) if len(inputs) == 1 else None), len(inputs)
     for ids, taken, kept in replay(inputs, output, path):
         taken_sizes = [live[k] for k in ids]
-        freed = sum(taken_sizes)
+        freed = sum(live[k] for k in ids if k >= n_inputs)  # inputs stay: the network (or caller) holds them
         total -= freed
         flops += size_of(set().union(*taken), size_dict)
         size = size_of(kept, size_dict)

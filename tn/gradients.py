@@ -85,29 +85,89 @@ def _wanted(net, wrt):
     return names
 
 
-def _forward(term, output, optimize, memory_limit):
-    """(steps, values): every intermediate of the contraction of one network, by SSA id."""
-    arrays = term.arrays()
-    if not arrays:
-        raise StructureError("cannot differentiate a network with no tensors")
-    cost = term.cost(output=output, optimize=optimize)
-    memory.check(cost, memory_limit, "gradients")
-    steps = _program(term, output, cost.path)
-    kept = sum(size_of(s.kept, term.size_dict) for s in steps)  # the backward pass holds every intermediate
-    memory.check_bytes(kept * cost.itemsize, memory_limit, "gradients",
-                       f"the backward pass keeps {len(steps)} intermediates of {kept:,} elements in all")
-    values = dict(enumerate(arrays))
+def _programs(terms, output, optimize):
+    """``(cost, steps)`` per term: the cached plan's path and its SSA program."""
+    out = []
+    for term in terms:
+        if not len(term):
+            raise StructureError("cannot differentiate a network with no tensors")
+        cost = term.cost(output=output, optimize=optimize)
+        out.append((cost, _program(term, output, cost.path)))
+    return out
+
+
+def _needed(term, steps, wanted) -> dict:
+    """SSA id -> whether the backward pass descends into it (it holds a wanted tensor)."""
+    needed = {i: name in wanted for i, name in enumerate(term.tensor_names)}
+    for s in steps:
+        needed[s.out] = any(needed[i] for i in s.taken)
+    return needed
+
+
+def _backward_peak(term, steps, needed) -> int:
+    """Elements alive at the worst moment of the backward pass, beyond the forward values and the gradients.
+
+    Replays :func:`_backward`: the cotangent being pushed, the cotangents of intermediates not yet
+    pushed, and one operand copy (an einsum may transpose its larger input into a new layout).
+    """
+    sizes, n = term.size_dict, len(term)
+    size = {s.out: size_of(s.kept, sizes) for s in steps}
+    alive, peak = 0, 0
+    for s in reversed(steps):
+        if not needed[s.out]:
+            continue
+        g = size[s.out]
+        for i in s.taken:
+            if needed[i]:
+                d = size[i] if i >= n else size_of(term.inds(term.tensor_names[i]), sizes)
+                peak = max(peak, alive + d + max(g, d))
+                if i >= n:
+                    alive += d
+        alive -= g if s is not steps[-1] else 0
+    return peak
+
+
+def peak_bytes(net, output=None, optimize="auto", wrt=None, dtype=None) -> int:
+    """The peak memory of :func:`value_and_grad` / :func:`environments`, in bytes, without any data.
+
+    Every input and every intermediate of every term (the forward values are all kept for the
+    backward pass), the output and its cotangent, the gradients (one array per wanted tensor, of its
+    shape), and the worst moment of the backward pass (:func:`_backward_peak`); ``dtype`` defaults to
+    the network's.
+    """
+    terms = terms_of(net)
+    output = tuple(net.output if output is None else output)
+    return _peak(terms, _programs(terms, output, optimize), _wanted(net, wrt), dtype)
+
+
+def _peak(terms, programs, wanted, dtype=None) -> int:
+    itemsize = np.dtype(dtype if dtype is not None else np.result_type(*(t.dtype for t in terms))).itemsize
+    forward, backward, grads = 0, 0, {}
+    for term, (cost, steps) in zip(terms, programs):
+        sizes = term.size_dict
+        inputs = [size_of(term.inds(n), sizes) for n in term.tensor_names]
+        forward += sum(inputs) + sum(size_of(s.kept, sizes) for s in steps)
+        needed = _needed(term, steps, wanted)
+        backward = max(backward, _backward_peak(term, steps, needed))
+        for k, name in enumerate(term.tensor_names):
+            if needed[k]:
+                grads[name] = inputs[k]
+    out = size_of(steps[-1].kept, terms[0].size_dict)
+    return (forward + 2 * out + backward + sum(grads.values())) * itemsize
+
+
+def _forward(term, steps):
+    """Every intermediate of the contraction of one network, by SSA id."""
+    values = dict(enumerate(term.arrays()))
     for s in steps:
         values[s.out] = s.forward(*(values[i] for i in s.taken))
-    return steps, values
+    return values
 
 
 def _backward(term, steps, values, output_grad, wanted):
     """Push ``output_grad`` down the contraction tree; gradients of the wanted tensors by name."""
     names = term.tensor_names
-    needed = {i: name in wanted for i, name in enumerate(names)}
-    for s in steps:
-        needed[s.out] = any(needed[i] for i in s.taken)
+    needed = _needed(term, steps, wanted)
     cot = {steps[-1].out: output_grad}
     for s in reversed(steps):
         if not needed[s.out]:
@@ -168,7 +228,14 @@ def value_and_grad(net, loss_fn, output=None, optimize="auto", memory_limit=None
     terms = terms_of(net)
     output = tuple(net.output if output is None else output)
     wanted = _wanted(net, wrt)
-    runs = [_forward(t, output, optimize, memory_limit) for t in terms]
+    for t in terms:
+        t.arrays()  # numbers needed: a symbolic tensor is an error before any planning
+    programs = _programs(terms, output, optimize)
+    nbytes = _peak(terms, programs, wanted)
+    memory.check_bytes(nbytes, memory_limit, "gradients",
+                       f"the sweep keeps every intermediate of the path and the gradients: {memory.human_size(nbytes)} "
+                       f"at its peak")
+    runs = [(steps, _forward(t, steps)) for t, (_, steps) in zip(terms, programs)]
     out = sum(values[steps[-1].out] for steps, values in runs) if len(runs) > 1 else \
         runs[0][1][runs[0][0][-1].out]
     value, output_grad = loss_fn(out)
@@ -219,10 +286,10 @@ def environments(net, output_grad=None, output=None, optimize="auto", memory_lim
     True
     """
     def linear(out):
-        g = np.ones(np.shape(out)) if output_grad is None else output_grad
+        g = np.ones_like(out) if output_grad is None else output_grad  # float32 stays float32
         return None, g
 
     return value_and_grad(net, linear, output, optimize, memory_limit, wrt)[1]
 
 
-__all__ = ["environments", "value_and_grad"]
+__all__ = ["environments", "value_and_grad", "peak_bytes"]

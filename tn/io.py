@@ -48,7 +48,7 @@ from .network import check_label
 FORMAT, VERSION = "tnet", 2
 _JSON = "network.json"
 _MAX_HEADER = 10_000  # bytes of a .npy header (numpy's own default limit)
-_CHUNK = 2**20
+_CHUNK = 2**18
 
 
 def encode(value):
@@ -464,9 +464,9 @@ def load(path, memory_limit=None):
         with zipfile.ZipFile(path) as zf:
             doc = _document(path, zf, memory_limit)
             reader = _Reader(path, zf, doc)
-            nbytes = reader.check_arrays()
-            memory.check_bytes(nbytes, memory_limit, "load", f"{path!s} declares {nbytes:,} bytes of arrays",
-                               ways_out="load it on a machine with more memory")
+            nbytes = reader.check_arrays() + 2 * _CHUNK  # zipfile's read buffer and the chunk being copied
+            memory.check_bytes(nbytes, memory_limit, "load", f"{path!s} declares {nbytes - 2 * _CHUNK:,} bytes of "
+                               "arrays", ways_out="load it on a machine with more memory")
             return reader.build()
     except FileNotFoundError:
         raise SerializationError(f"no such file: {path!s}") from None

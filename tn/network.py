@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import math
 import warnings
+import weakref
 from collections.abc import Mapping
 
 import numpy as np
@@ -59,23 +60,44 @@ def read_only(array, fresh=False):
     The ownership rule of :class:`TensorNetwork`: a network never shares writeable memory with anyone.
     A writeable array given to it is copied (``fresh=True``: the caller vouches that nobody else holds
     ``array``, e.g. it was just converted, so it is frozen in place instead); an array that is already
-    read-only is trusted to stay unchanged and kept as is, so weight sharing (one array on several
-    tensors, or in several terms of a sum) costs no copy and survives.
+    read-only is trusted to stay unchanged and kept as is. Giving the same writeable array again (to
+    another tensor, another term of a sum) reuses its copy as long as both live and the values are
+    still equal, so weight sharing survives without a copy per tensor.
 
     Examples
     --------
     >>> import numpy as np
     >>> A = np.ones(3)
     >>> B = read_only(A)
-    >>> B is A, B.flags.writeable, read_only(B) is B
-    (False, False, True)
+    >>> B is A, B.flags.writeable, read_only(B) is B, read_only(A) is B
+    (False, False, True, True)
+    >>> A[0] = 2                     # the source changed: a new copy
+    >>> read_only(A) is B
+    False
     """
     if not array.flags.writeable:
         return array
-    if not (fresh and array.flags.owndata):
-        array = array.copy()
-    array.flags.writeable = False
-    return array
+    if fresh and array.flags.owndata:
+        array.flags.writeable = False
+        return array
+    entry = _COPIES.get(id(array))
+    if entry is not None:
+        source, copy_ = entry[0](), entry[1]()
+        if source is array and copy_ is not None and copy_.shape == array.shape and copy_.dtype == array.dtype \
+                and np.array_equal(copy_, array):
+            return copy_
+    copy_ = array.copy()
+    copy_.flags.writeable = False
+    if len(_COPIES) > 2 * _COPIES_PRUNED[0] + 64:  # drop entries whose source or copy died
+        for key in [k for k, (src, cp) in _COPIES.items() if src() is None or cp() is None]:
+            _COPIES.pop(key, None)
+        _COPIES_PRUNED[0] = len(_COPIES)
+    _COPIES[id(array)] = (weakref.ref(array), weakref.ref(copy_))
+    return copy_
+
+
+_COPIES: dict = {}  # id(writeable source) -> (weakref to it, weakref to its read-only copy)
+_COPIES_PRUNED = [0]
 
 
 OBJECT_ITEMSIZE = 48  # an object array of Python ints: the pointer and a small int object per entry
@@ -463,7 +485,7 @@ class TensorNetwork:
         if plan is not None:
             weights = self._tree_weights(plan, domain)
             memory.check(plan.cost(len(mats[0]), np.result_type(weights.dtype, mats[0]).itemsize), memory_limit,
-                         "evaluate")
+                         "evaluate", owner=plan)
             feats = treeexec.log_features(mats, legs) if domain == "log" else mats
             out = plan(None, feats, weights=weights)
             return out if domain == "log" else warn_underflow(out)

@@ -95,7 +95,7 @@ def shared_sum(seed=0, dtype=np.float64):
     from .netsum import NetworkSum
     rng = np.random.default_rng(seed)
     W, D = rng.standard_normal((2, 3)), rng.standard_normal((3, 3)).astype(dtype)
-    W.flags.writeable = False  # read-only: both terms keep this very array (the ownership rule of tn.network)
+    W.flags.writeable = D.flags.writeable = False  # read-only: the networks keep these very arrays
     a, b = TensorNetwork(), TensorNetwork()
     a.add_tensor("W", W, ("i", "j"))
     b.add_tensor("W", W, ("i", "k"))

@@ -20,6 +20,7 @@ from collections import defaultdict
 
 import numpy as np
 
+from . import memory
 from .cost import ContractionCost
 from .errors import DomainError, SettingError, ShapeError
 
@@ -153,6 +154,12 @@ class TreePlan:
     def release(self):
         """Drop this thread's kept buffers."""
         self._local.__dict__.clear()
+        memory.POOLS.hold(self, 0)
+
+    def release_all(self):
+        """Drop every thread's kept buffers (the memory guard's LRU eviction, ``tn.clear_cache()``)."""
+        self._local = threading.local()
+        memory.POOLS.forget(self)
 
     def _buffers(self, batch, dtype, kind):
         """Kept buffers: ``"forward"`` (shared by groups, see :func:`_assign_buffers`); ``"tape"`` and
@@ -170,6 +177,7 @@ class TreePlan:
                 if kind == "tape":
                     caps[0] = 0
             pools[kind] = (key, [np.empty(cap * batch, dtype) for cap in caps])
+            memory.POOLS.hold(self, sum(b.nbytes for _, kept in pools.values() for b in kept))  # the guard counts them
         return pools[kind][1]
 
     # ------------------------------------------------------------------ weights

@@ -46,9 +46,12 @@ def test_paths_smoke(tmp_path):
 
 def test_memory_smoke(tmp_path):
     mem = load("memory")
-    cases = [{"builder": "deep_convac", "N": 8, "B": 64, "M": 4, "r": 4, "method": m} for m in ("tree", "einsum")]
+    cases = [{"route": "evaluate", "builder": "deep_convac", "N": 8, "B": 64, "M": 4, "r": 4, "method": m}
+             for m in ("tree", "einsum")]
+    cases += [{"route": r, "builder": "deep_linear", "D": 64, "depth": 3} for r in ("contract", "gradients", "load")]
+    cases += [{"route": r, "builder": "deep_convac", "N": 6, "M": 2, "r": 2} for r in ("to_dense", "dense spectrum")]
     rows = mem.main(out_dir=tmp_path, cases=cases, verbose=False)
-    assert len(rows) == 2
+    assert len(rows) == 7
     for r in rows:
         assert r["rel_err"] <= 1e-8
         assert r["estimate_bytes"] > 0 and r["ratio_tracemalloc"] > 0.5

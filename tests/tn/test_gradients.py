@@ -156,6 +156,23 @@ def test_guard_counts_every_intermediate_the_backward_pass_keeps():
     net = deep_linear((8,) * 9, seed=0)  # 8 factors 8x8: each intermediate 64 elements, 7 of them kept
     largest = net.cost().largest_intermediate_bytes
     assert largest == 64 * 8
-    with pytest.raises(MemoryLimitError, match="backward pass keeps 7 intermediates of 448 elements"):
+    # at least: 8 inputs + 7 kept intermediates + the output + 8 gradients, 64 elements each
+    assert tn.gradients.peak_bytes(net) >= (8 + 7 + 1 + 8) * 64 * 8
+    with pytest.raises(MemoryLimitError, match="gradients refused: the sweep keeps every intermediate"):
         environments(net, memory_limit=largest + 8)  # enough for the forward contraction, not for the sweep
-    assert len(environments(net, memory_limit=448 * 8)) == 8
+    assert len(environments(net, memory_limit=tn.gradients.peak_bytes(net))) == 8
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_gradient_estimate_is_within_1_5x_of_the_measured_peak(dtype):
+    import tracemalloc
+    net = deep_linear((256,) * 6, seed=0, dtype=dtype)  # intermediates of 256 KiB+: Python overheads vanish
+    estimate = tn.gradients.peak_bytes(net)
+    environments(net)  # compile the programs outside the measurement
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    grads = environments(net)
+    measured = tracemalloc.get_traced_memory()[1] - before + sum(a.nbytes for a in net.arrays())
+    tracemalloc.stop()
+    assert all(g.dtype == dtype for g in grads.values())
+    assert 1 / 1.5 <= measured / estimate <= 1.5

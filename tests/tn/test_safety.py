@@ -45,6 +45,18 @@ def test_the_network_copies_a_writeable_array_and_hands_out_read_only_ones():
     assert net.data("A") is frozen
 
 
+def test_one_writeable_array_on_several_tensors_stays_one_array_until_it_changes():
+    W = np.arange(4.0).reshape(2, 2)
+    a, b = TensorNetwork(), TensorNetwork()
+    a.add_tensor("W", W, ("i", "j"))
+    a.add_tensor("V", W, ("j", "k"))
+    b.add_tensor("W", W, ("i", "j"))
+    assert a.data("W") is a.data("V") is b.data("W") and not np.may_share_memory(a.data("W"), W)
+    W[0, 0] = 10  # changed after the copy: a new tensor gets the new values, the old ones keep theirs
+    b.set_data("W", W)
+    assert b.data("W")[0, 0] == 10 and a.data("W")[0, 0] == 0
+
+
 def test_gradients_of_one_tensor_do_not_share_the_cotangent():
     _, net = one_tensor()
     G = np.arange(6.0).reshape(2, 3) + 1
@@ -259,3 +271,37 @@ def test_an_underflowing_deep_network_warns_instead_of_returning_silent_zeros():
     with warnings.catch_warnings():
         warnings.simplefilter("error", errors.UnderflowWarning)
         assert np.all(small.evaluate(np.random.default_rng(0).random((16, 3, 2))) != 0)
+
+
+# ---------------------------------------------------------------------- kept buffers
+def test_kept_buffers_count_against_the_limit_and_lru_ones_are_dropped():
+    tn.clear_cache()
+    B = 500
+    nets = [builders.deep_convac(16, M=4, widths=8 + k, seed=k) for k in range(6)]  # six structures, six plans
+    peaks = [n.evaluate_cost(B).peak_memory_bytes for n in nets]
+    limit = int(2.5 * max(peaks))
+    X = np.random.default_rng(0).random((16, B, 4))
+    for n in nets:
+        y = n.evaluate(X, memory_limit=limit)
+        assert tn.memory.held_bytes() <= limit
+        assert np.allclose(y, n.evaluate(X, method="einsum"))
+    assert 0 < tn.memory.held_bytes() <= limit
+    tn.clear_cache()
+    assert tn.memory.held_bytes() == 0 and tn.cache_info()["size"] == 0
+    assert np.allclose(nets[0].evaluate(X), nets[0].evaluate(X, method="einsum"))  # buffers come back on demand
+
+
+def test_an_evicted_plan_releases_its_buffers():
+    from tn import contraction
+    tn.clear_cache()
+    previous, contraction.PLANS.maxsize = contraction.PLANS.maxsize, 1
+    try:
+        a, b = builders.deep_convac(8, M=2, widths=3), builders.deep_convac(8, M=2, widths=5)
+        a.evaluate(np.ones((8, 64, 2)))
+        held = tn.memory.held_bytes()
+        assert held > 0
+        b.evaluate(np.ones((8, 64, 2)))  # a's plan leaves the cache: its buffers go with it
+        assert tn.memory.held_bytes() == b.evaluate_cost(64).peak_memory_bytes - 8 * 64 * 2 * 8
+    finally:
+        contraction.PLANS.maxsize = previous
+        tn.clear_cache()
