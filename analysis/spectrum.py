@@ -249,6 +249,7 @@ def _dense(net, part, cut, *, optimize, memory_limit, entries, **_) -> Spectrum:
                             "contracting finite tensors): use method='gram', which carries the scale separately, "
                             "or rescale the network's tensors")
     matrix = _precise(T).reshape(rows, -1)
+    del T  # when the reshape had to copy, only the copy lives on into the SVD (peak: dense_svd_bytes)
     return Spectrum(np.linalg.svd(matrix, compute_uv=False), "dense", matrix.shape)
 
 

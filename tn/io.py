@@ -82,7 +82,10 @@ def encode(value):
 
 def _plain(items) -> bool:
     """Only ints and strings: nothing to tag (the common case, checked at C speed)."""
-    return all(type(v) is int or type(v) is str for v in items)
+    return set(map(type, items)) <= _PLAIN_TYPES
+
+
+_PLAIN_TYPES = {int, str}
 
 
 def _encode_items(items) -> list:

@@ -667,10 +667,14 @@ def check_label(label, kind, what):
     while stack:
         x = stack.pop()
         if isinstance(x, (tuple, frozenset)):
-            stack.extend(x)
+            if not set(map(type, x)) <= _PLAIN_TYPES:  # ints and strings hold no NaN (checked at C speed)
+                stack.extend(x)
         elif isinstance(x, (float, complex, np.inexact)) and x != x:
             raise StructureError(f"{what}: {kind} {label!r} holds a NaN, which equals nothing, not even itself: "
                                  "it could not be looked up or read back from a file")
+
+
+_PLAIN_TYPES = {int, str}
 
 
 def _diagonal(name, array, inds, shape):

@@ -49,7 +49,7 @@ def test_memory_smoke(tmp_path):
     cases = [{"route": "evaluate", "builder": "deep_convac", "N": 8, "B": 64, "M": 4, "r": 4, "method": m}
              for m in ("tree", "einsum")]
     cases += [{"route": r, "builder": "deep_linear", "D": 64, "depth": 3} for r in ("contract", "gradients", "load")]
-    cases += [{"route": r, "builder": "deep_convac", "N": 6, "M": 2, "r": 2} for r in ("to_dense", "dense spectrum")]
+    cases += [{"route": r, "builder": "deep_convac", "N": 8, "M": 2, "r": 2} for r in ("to_dense", "dense spectrum")]
     rows = mem.main(out_dir=tmp_path, cases=cases, verbose=False)
     assert len(rows) == 7
     for r in rows:
