@@ -43,7 +43,13 @@ import opt_einsum
 from tn import NetworkSum, TensorNetwork, memory
 from tn.contraction import equation, find_path, symbols_for
 from tn.cost import replay
-from tn.errors import DTypeError, NonFiniteError, PartitionError, SpectrumError, SymbolicTensorError
+from tn.errors import (
+    DTypeError,
+    NonFiniteError,
+    PartitionError,
+    SpectrumError,
+    SymbolicTensorError,
+)
 from tn.netsum import terms_of
 from tn.registry import Registry
 
@@ -470,4 +476,4 @@ def _square_root(gram):
     return v[:, keep] * np.sqrt(w[keep])
 
 
-__all__ = ["schmidt_spectrum", "Spectrum", "project", "DENSE_MAX_ENTRIES", "GRAM_MAX_DIM", "SPECTRUM_METHODS"]
+__all__ = ["DENSE_MAX_ENTRIES", "GRAM_MAX_DIM", "SPECTRUM_METHODS", "Spectrum", "project", "schmidt_spectrum"]

@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks import common  # noqa: E402
+from benchmarks import common
 
 COLUMNS = ["route", "case", "estimate_MiB", "measured_tracemalloc_MiB", "ratio_tracemalloc", "measured_rss_MiB",
            "ratio_rss", "check", "note"]

@@ -31,13 +31,15 @@ terms (same name) are added.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from . import contraction, memory
 from .cost import replay, size_of
 from .errors import ShapeError, StructureError, UnknownTensorError
 from .netsum import terms_of
-from .network import owned
+from .network import exact_dtype, owned
 
 _PROGRAMS = contraction.PlanCache(maxsize=64)
 
@@ -156,9 +158,10 @@ def _peak(terms, programs, wanted, dtype=None) -> int:
     return (forward + 2 * out + backward + sum(grads.values())) * itemsize
 
 
-def _forward(term, steps):
-    """Every intermediate of the contraction of one network, by SSA id."""
-    values = dict(enumerate(term.arrays()))
+def _forward(term, steps, dtype=None):
+    """Every intermediate of the contraction of one network, by SSA id (arrays cast to ``dtype`` if given)."""
+    arrays = term.arrays()
+    values = dict(enumerate(arrays if dtype is None else (a.astype(dtype, copy=False) for a in arrays)))
     for s in steps:
         values[s.out] = s.forward(*(values[i] for i in s.taken))
     return values
@@ -231,11 +234,14 @@ def value_and_grad(net, loss_fn, output=None, optimize="auto", memory_limit=None
     for t in terms:
         t.arrays()  # numbers needed: a symbolic tensor is an error before any planning
     programs = _programs(terms, output, optimize)
-    nbytes = _peak(terms, programs, wanted)
+    # integer networks: every sum (forward, and backward times the cotangent) in a dtype that cannot overflow
+    terms_total = len(terms) * max(math.prod(t.size_dict.values()) for t in terms)
+    work = exact_dtype([a for t in terms for a in t.arrays()], terms_total)
+    nbytes = _peak(terms, programs, wanted, work)
     memory.check_bytes(nbytes, memory_limit, "gradients",
                        f"the sweep keeps every intermediate of the path and the gradients: {memory.human_size(nbytes)} "
                        f"at its peak")
-    runs = [(steps, _forward(t, steps)) for t, (_, steps) in zip(terms, programs)]
+    runs = [(steps, _forward(t, steps, work)) for t, (_, steps) in zip(terms, programs)]
     out = sum(values[steps[-1].out] for steps, values in runs) if len(runs) > 1 else \
         runs[0][1][runs[0][0][-1].out]
     value, output_grad = loss_fn(out)
@@ -243,6 +249,11 @@ def value_and_grad(net, loss_fn, output=None, optimize="auto", memory_limit=None
     if output_grad.shape != np.shape(out):
         raise ShapeError(f"the loss gradient has shape {output_grad.shape} but the contracted output over "
                          f"{output!r} has shape {np.shape(out)}")
+    if work is not None and output_grad.dtype.kind in "iu":
+        back = exact_dtype([a for t in terms for a in t.arrays()] + [output_grad], terms_total)
+        output_grad = output_grad.astype(back)
+        if back != work:
+            runs = [(steps, {k: v.astype(back) for k, v in values.items()}) for steps, values in runs]
     grads = {}
     for term, (steps, values) in zip(terms, runs):
         for name, g in _backward(term, steps, values, output_grad, wanted).items():
@@ -292,4 +303,4 @@ def environments(net, output_grad=None, output=None, optimize="auto", memory_lim
     return value_and_grad(net, linear, output, optimize, memory_limit, wrt)[1]
 
 
-__all__ = ["environments", "value_and_grad", "peak_bytes"]
+__all__ = ["environments", "peak_bytes", "value_and_grad"]

@@ -23,9 +23,21 @@ import numpy as np
 
 from . import contraction, memory, treeexec
 from .cost import ContractionCost
-from .errors import (DTypeError, DuplicateIndexError, DuplicateTensorError, IndexSizeError, NonFiniteError,
-                     OptimizeError, SettingError, ShapeError, StructureError, SymbolicTensorError,
-                     UnderflowWarning, UnknownIndexError, UnknownTensorError)
+from .errors import (
+    DTypeError,
+    DuplicateIndexError,
+    DuplicateTensorError,
+    IndexSizeError,
+    NonFiniteError,
+    OptimizeError,
+    SettingError,
+    ShapeError,
+    StructureError,
+    SymbolicTensorError,
+    UnderflowWarning,
+    UnknownIndexError,
+    UnknownTensorError,
+)
 
 
 def _as_shape(shape, name) -> tuple:
@@ -669,7 +681,7 @@ def check_label(label, kind, what):
         if isinstance(x, (tuple, frozenset)):
             if not set(map(type, x)) <= _PLAIN_TYPES:  # ints and strings hold no NaN (checked at C speed)
                 stack.extend(x)
-        elif isinstance(x, (float, complex, np.inexact)) and x != x:
+        elif isinstance(x, (float, complex, np.inexact)) and np.isnan(x):
             raise StructureError(f"{what}: {kind} {label!r} holds a NaN, which equals nothing, not even itself: "
                                  "it could not be looked up or read back from a file")
 

@@ -305,3 +305,16 @@ def test_an_evicted_plan_releases_its_buffers():
     finally:
         contraction.PLANS.maxsize = previous
         tn.clear_cache()
+
+
+def test_integer_gradients_do_not_overflow():
+    a = np.full((2, 2), 100, dtype=np.int8)
+    net = TensorNetwork()
+    net.add_tensor("A", a, ("i", "k"))
+    net.add_tensor("B", a, ("k", "j"))
+    G = np.full((2, 2), 2**40, dtype=np.int64)
+    g = net.gradients(output_grad=G)  # dA[i, k] = sum_j G[i, j] B[k, j] = 2 * 100 * 2^40: beyond int8 and int32
+    assert all(int(x) == 2 * 100 * 2**40 for x in np.ravel(g["A"]))
+    big = np.full((2, 2), 2**62, dtype=np.int64)
+    g = net.gradients(output_grad=big)  # 200 * 2^62 > int64: Python ints
+    assert all(int(x) == 200 * 2**62 for x in np.ravel(g["B"]))
