@@ -235,8 +235,10 @@ def value_and_grad(net, loss_fn, output=None, optimize="auto", memory_limit=None
         t.arrays()  # numbers needed: a symbolic tensor is an error before any planning
     programs = _programs(terms, output, optimize)
     # integer networks: every sum (forward, and backward times the cotangent) in a dtype that cannot overflow
-    terms_total = len(terms) * max(math.prod(t.size_dict.values()) for t in terms)
-    work = exact_dtype([a for t in terms for a in t.arrays()], terms_total)
+    arrays = [a for t in terms for a in t.arrays()]
+    terms_total = len(terms) * max(math.prod(t.size_dict.values()) for t in terms) \
+        if all(a.dtype.kind in "iu" for a in arrays) else 1
+    work = exact_dtype(arrays, terms_total)
     nbytes = _peak(terms, programs, wanted, work)
     memory.check_bytes(nbytes, memory_limit, "gradients",
                        f"the sweep keeps every intermediate of the path and the gradients: {memory.human_size(nbytes)} "
@@ -250,7 +252,7 @@ def value_and_grad(net, loss_fn, output=None, optimize="auto", memory_limit=None
         raise ShapeError(f"the loss gradient has shape {output_grad.shape} but the contracted output over "
                          f"{output!r} has shape {np.shape(out)}")
     if work is not None and output_grad.dtype.kind in "iu":
-        back = exact_dtype([a for t in terms for a in t.arrays()] + [output_grad], terms_total)
+        back = exact_dtype([*arrays, output_grad], terms_total)
         output_grad = output_grad.astype(back)
         if back != work:
             runs = [(steps, {k: v.astype(back) for k, v in values.items()}) for steps, values in runs]

@@ -450,7 +450,10 @@ class TensorNetwork:
             raise StructureError("cannot contract a network with no tensors")
         arrays = self.arrays()
         out = self.output if output is None else self._check_inds(output, "output")
-        work = exact_dtype(arrays, math.prod(s for i, s in self._sizes.items() if i not in set(out)))
+        work = None
+        if _all_integer(arrays):  # exact arithmetic: pick a dtype the bound on |values| fits in
+            kept = set(out)
+            work = exact_dtype(arrays, math.prod(s for i, s in self._sizes.items() if i not in kept))
         plan = self._plan(out, optimize, self.dtype.itemsize if work is None else _work_itemsize(work))
         memory.check(plan.cost, memory_limit, "contract")
         if work is not None:
@@ -488,7 +491,8 @@ class TensorNetwork:
         """
         legs, mats = self._features(features, legs)
         self._check_batch_index(batch_index)
-        if _all_integer(self.arrays()) and _all_integer(mats) and domain != "log":
+        if domain != "log" and _all_integer([mats] if isinstance(mats, np.ndarray) else mats) \
+                and _all_integer(self.arrays()):  # float features (the usual case) decide it at once
             # exact: contract() picks an overflow-free dtype
             return self.fed_network(mats, legs, batch_index).contract(optimize=optimize, memory_limit=memory_limit)
         if treeexec.check_domain(domain) == "log" and method == "einsum":
