@@ -21,10 +21,11 @@ from .training import FitResult, fit
 from .gridtensor import grid_tensor
 from .families import PartitionFamily, make_family
 from .sweeps import SweepResult, architecture_sweep, sweep
+from .treebounds import TreeRankBounds, tree_rank_bounds
 
 __all__ = ["mincut", "mincut_batch", "MinCutResult", "register_method", "method_names", "flow_func_names",
            "FLOW_FUNCS", "Partition", "make_partition", "make_partitions", "balanced_partitions",
            "partition_names", "schmidt_spectrum", "Spectrum", "entanglement", "Entanglement", "validate",
            "ValidationReport", "draw", "draw_partition", "draw_partitions", "pooling_bounds", "PoolingBounds", "fit",
            "FitResult", "grid_tensor", "sweep", "architecture_sweep",
-           "SweepResult", "PartitionFamily", "make_family"]
+           "SweepResult", "PartitionFamily", "make_family", "tree_rank_bounds", "TreeRankBounds"]

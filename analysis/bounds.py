@@ -116,7 +116,8 @@ def mincut(net, A, B=None, method="auto", flow_func=None) -> MinCutResult:
     Parameters
     ----------
     net : tn.TensorNetwork or tn.NetworkSum
-        For a sum the bound is the sum of the terms' bounds (rank is subadditive).
+        For a sum the bound is min(sum of the terms' bounds (rank is subadditive), the product of
+        A's leg sizes, that of B's); ``terms`` of the result holds each term's cut.
     A : iterable of open legs, partition name or :class:`~analysis.partitions.Partition`
         See :func:`analysis.partitions.make_partition` (e.g. ``"left-right"``, ``"blocks:4"``).
     B : iterable of open legs, optional
@@ -180,13 +181,25 @@ def _certify(net, problem, labels, claimed, method, ff_name, start) -> MinCutRes
 
 
 def _mincut_sum(net, A, B, method, flow_func) -> MinCutResult:
+    """rank(X + Y) <= rank X + rank Y, and no matricization exceeds its row or column count.
+
+    The bound is min(sum of the terms' bounds, prod of A's leg sizes, prod of B's), all exact ints;
+    ``terms`` keeps every term's own cut. When a side's legs are the smaller cut, they are ``cut``.
+    """
     start = time.perf_counter()
     part = make_partition(net, A, B)
     terms = tuple(mincut(t, Partition(part.name, part.A, part.B), method=method, flow_func=flow_func)
                   for t in net.terms)
-    bound = sum(r.bound for r in terms)
-    cut = tuple(dict.fromkeys(label for r in terms for label in r.cut))
-    sides = tuple(tuple(dict.fromkeys(n for r in terms for n in r.sides[k])) for k in (0, 1))
+    total = sum(r.bound for r in terms)
+    sides_dims = [math.prod(net.size(i) for i in legs) for legs in (part.A, part.B)]
+    bound = min(total, *sides_dims)
+    if bound == total:
+        cut = tuple(dict.fromkeys(label for r in terms for label in r.cut))
+        sides = tuple(tuple(dict.fromkeys(n for r in terms for n in r.sides[k])) for k in (0, 1))
+    else:  # cutting one side's open legs beats the terms' cuts together
+        k = sides_dims.index(bound)
+        cut = tuple(part.A if k == 0 else part.B)
+        sides = ((), net.tensor_names())
     return MinCutResult(math.log2(bound), bound, cut, sides, "sum", terms[0].flow_func,
                         time.perf_counter() - start, part.A, part.B, terms)
 
@@ -196,7 +209,9 @@ def mincut_batch(net, partitions, legs=None) -> np.ndarray:
 
     Parameters
     ----------
-    net : tn.TensorNetwork
+    net : tn.TensorNetwork or tn.NetworkSum
+        For a sum, row q is log2 min(sum of the terms' bounds, prod of A's sizes, prod of B's), as
+        :func:`mincut` gives.
     partitions : bool array (Q, len(legs)), or a sequence of partition specs
         Row q puts leg k in A when True, in B when False. Specs must split all of ``legs``.
     legs : sequence, optional
@@ -204,7 +219,8 @@ def mincut_batch(net, partitions, legs=None) -> np.ndarray:
 
     Returns
     -------
-    float64 array (Q,) of log2 bounds: exact multiples of log2(base) when every size is a power of
+    float64 array (Q,) of log2 bounds (for a sum: ~1e-12 relative unless one term or side
+    dominates): exact multiples of log2(base) when every size is a power of
     one base (the DP then runs on integer exponents), else ~1e-12 relative. Networks with cycles
     use :class:`analysis.flow.FlowBatch` (one array graph, scipy's max-flow per row) when sizes are
     powers of one base, else one certified :func:`mincut` per row.
@@ -216,6 +232,9 @@ def mincut_batch(net, partitions, legs=None) -> np.ndarray:
     >>> _ = net.add_tensor("L", (2, 2, 4), (0, 1, "m")); _ = net.add_tensor("R", (4, 2, 2), ("m", 2, 3))
     >>> mincut_batch(net, [[True, True, False, False], [True, False, True, False]])
     array([2., 2.])
+    >>> from tn import NetworkSum
+    >>> mincut_batch(NetworkSum([net, net]), [[True, True, False, False], [True, False, False, False]])
+    array([2., 1.])
     """
     legs = tuple(net.input_legs) if legs is None else tuple(legs)
     if isinstance(partitions, np.ndarray) and partitions.dtype == bool:
@@ -227,6 +246,10 @@ def mincut_batch(net, partitions, legs=None) -> np.ndarray:
     if inside.ndim != 2 or inside.shape[1] != len(legs):
         raise StructureError(f"partitions must be a boolean matrix with {len(legs)} columns (one per leg), "
                              f"got shape {inside.shape}")
+    if isinstance(net, NetworkSum):
+        total = np.logaddexp2.reduce([mincut_batch(t, inside, legs) for t in net.terms], axis=0)
+        log_sizes = np.log2([net.size(leg) for leg in legs])
+        return np.minimum(total, np.minimum(inside @ log_sizes, ~inside @ log_sizes))
     graph = cut_graph(net)
     dp = tree_dp(graph)
     if dp is not None:

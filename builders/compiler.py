@@ -52,6 +52,8 @@ class TreeSpec:
     keys: dict                       # node -> parameter key (hashable, JSON-able tuples/strings)
     names: dict                      # node -> tensor name
     params: dict = field(default_factory=dict)  # key -> array
+    head: bool = True                # False: no conv at the root, whose hyperedge is the class leg itself
+    masks: dict = field(default_factory=dict)   # internal node -> (tensor name, channel vector on its pooling)
 
     def in_size(self, node):
         return self.width[node] if self.tree.children(node) else self.M
@@ -62,6 +64,15 @@ class TreeSpec:
 
     def shape(self, node):
         return self.in_size(node), self.out_size(node)
+
+    @property
+    def tensor_nodes(self) -> tuple:
+        """Nodes holding a tensor, bottom-up: all of them, but a headless root."""
+        return self.tree.nodes if self.head else self.tree.nodes[:-1]
+
+    def pooling(self, node):
+        """Index label of the product pooling at an internal node (the class leg at a headless root)."""
+        return CLASS_LEG if not self.head and node == self.tree.root else hyper(node)
 
 
 def default_names(tree, prefix=()):
@@ -78,7 +89,7 @@ def fill_params(spec, init="gaussian", seed=0, dtype=np.float64, given=None):
     init = check_init(init)
     rng = rng_for(seed)
     owner = {}
-    for v in spec.tree.nodes:
+    for v in spec.tensor_nodes:
         key, shape = spec.keys[v], spec.shape(v)
         if key in owner and spec.shape(owner[key]) != shape:
             raise WidthError(f"weight {key!r} is shared by nodes {owner[key]} (shape {spec.shape(owner[key])}) "
@@ -108,28 +119,37 @@ def compile_tree(spec, metadata) -> TensorNetwork:
     """Build the :class:`tn.TensorNetwork` of a filled :class:`TreeSpec`; ``metadata`` is merged in."""
     tree = spec.tree
     net = TensorNetwork()
-    for v in tree.nodes:
+    for v in spec.tensor_nodes:
         parent = tree.parent(v)
-        up = CLASS_LEG if parent is None else hyper(parent)
-        down = hyper(v) if tree.children(v) else v[0]
+        up = CLASS_LEG if parent is None else spec.pooling(parent)
+        down = spec.pooling(v) if tree.children(v) else v[0]
+        if v in spec.masks:  # a channel mask on the pooling, just before W^v (mixed decompositions)
+            net.add_tensor(spec.masks[v][0], spec.masks[v][1], (down,))
         net.add_tensor(spec.names[v], spec.params[spec.keys[v]], (down, up))
     net.set_output(tuple(range(tree.N)) + (CLASS_LEG,))
     net.set_input_legs(tuple(range(tree.N)))
-    net.set_natural_path(natural_path(tree))
+    net.set_natural_path(natural_path(tree, spec.head, spec.masks))
     net.metadata.update(metadata)
     net.metadata.update({
         "tree": to_json(tree.to_nested()),
         "M": spec.M,
         "classes": spec.classes,
         "widths": [[list(v), spec.width[v]] for v in tree.internal_nodes],
-        "params": [[to_json(spec.names[v]), to_json(spec.keys[v])] for v in tree.nodes],
+        "params": [[to_json(spec.names[v]), to_json(spec.keys[v])] for v in spec.tensor_nodes],
     })
     return net
 
 
-def natural_path(tree):
-    """Linear-format path over the bottom-up tensor order: per node, children pairwise, then W^v."""
-    position = {v: k for k, v in enumerate(tree.nodes)}
+def natural_path(tree, head=True, masked=()):
+    """Linear-format path over the bottom-up tensor order: per node, children pairwise, then W^v.
+
+    ``head=False``: the root has no W^v (its children's product is the output). A node in
+    ``masked`` has a mask vector just before W^v in the tensor order, applied to the product first.
+    """
+    order = []
+    for v in tree.nodes if head else tree.nodes[:-1]:
+        order += [("mask", v), v] if v in masked else [v]
+    position = {v: k for k, v in enumerate(order)}
     result = {}  # node -> SSA id holding its subtree contracted up to its outgoing matrix
     ssa, next_id = [], len(position)
     for v in tree.nodes:
@@ -138,8 +158,8 @@ def natural_path(tree):
             result[v] = position[v]
             continue
         acc = result.pop(kids[0])
-        for c in kids[1:] + (v,):
-            ssa.append((acc, result.pop(c) if c != v else position[v]))
+        for c in kids[1:] + tuple(t for t in (("mask", v), v) if t in position):
+            ssa.append((acc, result.pop(c) if c in kids else position[c]))
             acc, next_id = next_id, next_id + 1
         result[v] = acc
     return ssa_to_linear(ssa, len(position))
@@ -192,8 +212,14 @@ def from_json(x):
     return _map_nested(x, list, tuple)
 
 
+def _holders(net) -> list:
+    """The networks holding a built network's weights: itself, a sum's terms, or a mixed network's two tracks."""
+    tracks = getattr(net, "tracks", None)
+    return list(tracks) if tracks is not None else terms_of(net)
+
+
 def _require_built(net):
-    for t in terms_of(net):
+    for t in _holders(net):
         if "tree" not in t.metadata or "params" not in t.metadata:
             raise BuildError(f"{t!r} was not made by a builder (its metadata has no 'tree'/'params')")
 
@@ -233,7 +259,7 @@ def param_names(net) -> dict:
     """Parameter key -> list of the tensor names holding it (over all terms of a sum)."""
     _require_built(net)
     out = {}
-    for t in terms_of(net):
+    for t in _holders(net):
         for name, key in t.metadata["params"]:
             names = out.setdefault(from_json(key), [])
             if from_json(name) not in names:
@@ -251,7 +277,7 @@ def get_params(net) -> dict:
     >>> sorted(builders.get_params(net))
     [('level', 0), ('level', 1), ('level', 2)]
     """
-    terms = terms_of(net)
+    terms = _holders(net)
     out = {}
     for key, names in param_names(net).items():
         holder = next(t for t in terms if names[0] in t)
@@ -268,6 +294,4 @@ def set_params(net, params):
     for key, array in params.items():
         array = read_only(np.asarray(array))  # one copy shared by every holder
         for name in keyed[key]:
-            for t in terms_of(net):
-                if name in t:
-                    t.set_data(name, array)
+            net.set_data(name, array)  # a sum sets it in every term holding it

@@ -112,6 +112,7 @@ def calibrate(tree, M, weights, keys, rng):
     probe /= np.linalg.norm(probe, axis=2, keepdims=True)
     out = {}
     for nodes in tree.by_level():
+        nodes = [v for v in nodes if v in keys]  # a headless root has no weight
         groups, kids = {}, {v: tree.children(v) for v in nodes}
         for v in nodes:
             groups.setdefault((len(kids[v]), weights[keys[v]].shape), []).append(v)

@@ -23,22 +23,26 @@ from .modetree import ModeTree
 
 
 def unpack(net):
-    """``(tracks, mixture)`` of a built network (one track) or a mixed :class:`tn.NetworkSum` (two)."""
+    """``(tracks, swaps)`` of a built network (one track, no swaps) or a mixed network (two tracks).
+
+    ``swaps[node]`` is the number of leading channels the two tracks exchange at a mixture node.
+    A headless root (``head=None``) has no entry in its track's weights.
+    """
     if not isinstance(net, NetworkSum):
         tree = tree_of(net)
-        names = [from_json(name) for name, _ in net.metadata["params"]]  # in tree.nodes order
-        return [(tree, {v: net.data(n) for v, n in zip(tree.nodes, names)})], frozenset()
+        names = [from_json(name) for name, _ in net.metadata["params"]]  # tree.nodes order; a headless root has none
+        return [(tree, {v: net.data(n) for v, n in zip(tree.nodes, names)})], {}
+    meta = net.metadata
     params = get_params(net)
-    meta = net.terms[0].metadata
     tracks = []
     for track in meta["tracks"]:
         tree = ModeTree.from_nested(from_json(track["tree"]))
-        tracks.append((tree, {v: params[from_json(k)] for v, k in zip(tree.nodes, track["keys"])}))
-    return tracks, frozenset(from_json(v) for v in meta["mixture_nodes"])
+        tracks.append((tree, {from_json(v): params[from_json(k)] for v, k in track["keys"]}))
+    return tracks, {from_json(v): s for v, s in meta["mixture"]}
 
 
-def _run(tracks, mixture, leaf, pool):
-    """Bottom-up over all tracks at once; at a mixture node a track convolves the other's pooling."""
+def _run(tracks, swaps, leaf, pool):
+    """Bottom-up over all tracks at once; at a mixture node the tracks trade their first s pooled channels."""
     pooled = [{} for _ in tracks]
     out = [{} for _ in tracks]
     nodes = sorted({v for tree, _ in tracks for v in tree.nodes}, key=len)
@@ -50,13 +54,16 @@ def _run(tracks, mixture, leaf, pool):
                 pooled[k][v] = pool([out[k][c] for c in kids]) if kids else leaf(v[0])
         for k, (tree, weights) in enumerate(tracks):
             for v in (v for v in group if v in tree):
-                src = 1 - k if v in mixture and len(tracks) == 2 else k
-                positions, values = pooled[src][v]
-                out[k][v] = positions, values @ weights[v]
+                positions, values = pooled[k][v]
+                s = swaps.get(v, 0)
+                if s:
+                    other = pooled[1 - k][v][1]
+                    values = np.concatenate([other[..., :s], values[..., s:]], axis=-1)
+                out[k][v] = positions, (values @ weights[v] if v in weights else values)
     return [out[k][tree.root] for k, (tree, _) in enumerate(tracks)]
 
 
-def coefficient_tensor(tracks, mixture=()):
+def coefficient_tensor(tracks, swaps=None):
     """The coefficient tensor A[d_0, ..., d_{N-1}, y] (theory §2), summed over the tracks.
 
     Examples
@@ -81,14 +88,15 @@ def coefficient_tensor(tracks, mixture=()):
         order = np.argsort(positions)
         return tuple(np.sort(positions)), np.transpose(acc, tuple(order) + (len(positions),))
 
-    return sum(values for _, values in _run(tracks, frozenset(mixture), leaf, pool))
+    return sum(values for _, values in _run(tracks, swaps or {}, leaf, pool))
 
 
-def tree_forward(tracks, x, mixture=()):
+def tree_forward(tracks, x, swaps=None):
     """Batched forward pass over the tree(s): x of shape (B, N, M) -> scores (B, classes).
 
     Leaf i computes ``x[:, i] @ a^i``; an internal node multiplies its children's outputs
-    elementwise and applies its 1x1 conv; mixed tracks exchange pooled activations at mixture nodes.
+    elementwise and applies its 1x1 conv (none at a headless root); mixed tracks exchange their
+    first ``swaps[v]`` pooled channels at each mixture node ``v``.
     """
     x = np.asarray(x)
 
@@ -98,7 +106,7 @@ def tree_forward(tracks, x, mixture=()):
     def pool(children):
         return (), np.prod([values for _, values in children], axis=0)
 
-    return sum(values for _, values in _run(tracks, frozenset(mixture), leaf, pool))
+    return sum(values for _, values in _run(tracks, swaps or {}, leaf, pool))
 
 
 def reference_forward(params, x):
@@ -108,16 +116,17 @@ def reference_forward(params, x):
     ----------
     params : dict
         ``{"dilations": (d_1..d_L), "U": [U^1..U^L], "V": [V^1..V^L], "W": W_out}`` with U^l, V^l of
-        shape (r_l, r_{l-1}) (r_0 = M) and W_out of shape (classes, r_L), as returned by
-        :func:`builders.dilated_params`; for a mixed pair ``{"a": params_a, "b": params_b,
-        "mixture_levels": (...)}``: after each listed layer the two networks swap activations,
-        and the outputs are summed.
+        shape (r_l, r_{l-1}) (r_0 = M) and W_out of shape (classes, r_L) or None (no head: the
+        output is h^L[N-1]), as returned by :func:`builders.dilated_params`; for a mixed pair
+        ``{"a": params_a, "b": params_b, "mixture_levels": (l, ...), "swap": (s, ...)}``: after
+        layer l the two networks exchange their first s channels (at every time step), and the
+        outputs are summed.
     x : array (B, N, M)
         Features per time step.
 
     Returns
     -------
-    ndarray (B, classes): ``W_out h^L[N-1]`` where ``h^l[t] = (U^l h^{l-1}[t-d_l]) * (V^l h^{l-1}[t])``
+    ndarray (B, classes): ``W_out h^L[N-1]`` (or ``h^L[N-1]``) where ``h^l[t] = (U^l h^{l-1}[t-d_l]) * (V^l h^{l-1}[t])``
     and ``h^{l-1}[t] = 0`` for t < 0.
 
     Examples
@@ -131,13 +140,14 @@ def reference_forward(params, x):
     """
     x = np.asarray(x)
     nets = [params["a"], params["b"]] if "a" in params else [params]
-    swap = set(params.get("mixture_levels", ()))
+    swap = dict(zip(params.get("mixture_levels", ()), params.get("swap", ())))
     h = [x for _ in nets]
     for layer in range(1, len(nets[0]["dilations"]) + 1):
         h = [_dilated_layer(p, layer, hk) for p, hk in zip(nets, h)]
-        if layer in swap:
-            h = h[::-1]
-    return sum(hk[:, -1, :] @ np.asarray(p["W"]).T for p, hk in zip(nets, h))
+        s = swap.get(layer, 0)
+        if s:
+            h = [np.concatenate([h[1 - k][..., :s], h[k][..., s:]], axis=-1) for k in range(2)]
+    return sum(hk[:, -1, :] if p["W"] is None else hk[:, -1, :] @ np.asarray(p["W"]).T for p, hk in zip(nets, h))
 
 
 def _dilated_layer(p, layer, h):

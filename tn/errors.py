@@ -89,6 +89,10 @@ class BuildError(TNError, ValueError):
     """An architecture description does not fit a builder."""
 
 
+class TermLimitError(BuildError):
+    """A mixed network would expand to more hybrid-tree terms than its limit allows."""
+
+
 class TreeError(BuildError):
     """A mode tree is malformed (a position missing or repeated, a unary node, ...)."""
 

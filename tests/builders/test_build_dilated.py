@@ -28,6 +28,18 @@ def test_reference_forward_by_hand():
     assert np.allclose(reference_forward(params, x), expected)
 
 
+def test_headless_reference_by_hand():
+    """head=None, N = 4, dilations (1, 2): the last layer's product is the output, U2/V2 have the class rows."""
+    rng = np.random.default_rng(2)
+    U1, V1, U2, V2 = (rng.standard_normal(s) for s in ((3, 2), (3, 2), (2, 3), (2, 3)))
+    x = rng.standard_normal((5, 4, 2))
+    h1 = [(x[:, t - 1] @ U1.T) * (x[:, t] @ V1.T) for t in (1, 3)]
+    params = {"dilations": (1, 2), "U": [U1, U2], "V": [V1, V2], "W": None}
+    assert np.allclose(reference_forward(params, x), (h1[0] @ U2.T) * (h1[1] @ V2.T))
+    net = builders.dilated_convnet(4, 2, 3, classes=2, head=None, params=params)
+    assert np.allclose(net.evaluate(features(x)), reference_forward(params, x))
+
+
 def test_zero_padding_before_the_sequence_start():
     """With t - d < 0 the earlier input is zero: an output needing it is exactly 0."""
     rng = np.random.default_rng(1)
@@ -48,6 +60,31 @@ def test_every_dilation_order_matches_the_time_domain_reference(N):
         params = builders.dilated_params(net)
         assert [u.shape for u in params["U"]] == [(w, p) for w, p in zip(widths, [3] + widths[:-1])]
         assert np.allclose(net.evaluate(features(x)), reference_forward(params, x))
+
+
+@pytest.mark.parametrize("N", [2, 4, 8, 16])
+def test_headless_networks_match_the_time_domain_reference(N):
+    L = N.bit_length() - 1
+    rng = np.random.default_rng(N)
+    x = rng.standard_normal((5, N, 3))
+    for k, dilations in enumerate(itertools.permutations([1 << j for j in range(L)])):
+        widths = [int(w) for w in rng.integers(1, 4, size=L - 1)]
+        net = builders.dilated_convnet(N, 3, widths, dilations, classes=2, head=None, seed=k)
+        params = builders.dilated_params(net)
+        assert params["W"] is None and [u.shape[0] for u in params["U"]] == widths + [2]
+        assert "y" in net.hyperedges() and net.metadata["head"] is None  # the root's pooling is the class leg
+        assert np.allclose(net.evaluate(features(x), optimize="natural"), reference_forward(params, x))
+
+
+def test_headless_class_tensor_is_one_outer_product_across_the_root():
+    from analysis import mincut
+    net = builders.dilated_convnet(8, 2, 3, classes=2, head=None, seed=1)
+    dense = net.to_dense()
+    assert np.allclose(dense, dense_from_time_domain(builders.dilated_params(net), 8, 2))
+    for y in range(2):
+        assert np.linalg.matrix_rank(dense[..., y].reshape(16, 16)) == 1
+    assert mincut(net, [0, 1, 2, 3]).bound == 1  # the fixed class leg slices the root's delta
+    assert builders.dilated_convnet(8, 2, 3, classes=2, seed=1).to_dense()[..., 0].reshape(16, 16).any()
 
 
 @pytest.mark.parametrize("dilations", [(1, 2, 4), (4, 1, 2), (2, 4, 1)])
@@ -83,10 +120,17 @@ def test_weights_are_shared_across_time():
     assert net.metadata["dilations"] == [1, 2, 4]
 
 
-def test_given_params_round_trip():
-    net = builders.dilated_convnet(8, 3, [2, 2, 3], (2, 4, 1), classes=2, init="orthonormal")
-    again = builders.dilated_convnet(8, 3, [2, 2, 3], (2, 4, 1), classes=2, params=builders.dilated_params(net))
+@pytest.mark.parametrize("head", ["convac", None])
+def test_given_params_round_trip(head, tmp_path):
+    import tn
+    widths = [2, 2, 3] if head else [2, 2]
+    net = builders.dilated_convnet(8, 3, widths, (2, 4, 1), classes=2, head=head, init="orthonormal")
+    again = builders.dilated_convnet(8, 3, widths, (2, 4, 1), classes=2, head=head,
+                                     params=builders.dilated_params(net))
     assert np.array_equal(again.to_dense(), net.to_dense())
+    net.save(tmp_path / "d")
+    back = tn.load(tmp_path / "d")
+    assert back.metadata == net.metadata and np.array_equal(back.to_dense(), net.to_dense())
 
 
 @pytest.mark.parametrize("make, error, match", [
@@ -95,6 +139,9 @@ def test_given_params_round_trip():
     (lambda: builders.dilated_convnet(8, 2, 2, dilations=(1, 2, 2)), TreeError, r"\(1, 2, 2\)"),
     (lambda: builders.dilated_convnet(8, 2, [2, 2]), WidthError, r"\[2, 2\]"),
     (lambda: builders.dilated_convnet(8, 2, {(0, 1): 2}), WidthError, "dict"),
+    (lambda: builders.dilated_convnet(8, 2, [2, 2, 2], head=None), WidthError, r"head=None .* give 2 widths"),
+    (lambda: builders.dilated_convnet(8, 2, 2.5, head=None), WidthError, "2.5"),
+    (lambda: builders.dilated_convnet(8, 2, 2, head="dense"), BuildError, "head='dense'"),
     (lambda: builders.dilated_convnet(8, 0, 2), BuildError, "M=0"),
     (lambda: builders.dilated_convnet(4, 2, 2, params={"U": []}), BuildError, "'V'"),
     (lambda: builders.dilated_params(builders.deep_convac(4, 2, 2)), BuildError, "deep_convac"),
