@@ -98,4 +98,4 @@ def tree_rank_bounds(tree, partition, r) -> TreeRankBounds:
     return TreeRankBounds(r ** len(pairs), r ** min(len(theta), len(theta_c)), theta, theta_c, tuple(pairs))
 
 
-__all__ = ["tree_rank_bounds", "tiling", "TreeRankBounds"]
+__all__ = ["TreeRankBounds", "tiling", "tree_rank_bounds"]

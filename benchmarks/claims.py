@@ -589,132 +589,6 @@ def claim_widths(quick=False, out_dir=None, N_dense=8, N_big=None, M=4, base=4, 
     return claim_result("3 layer widths", "Layer widths", setting, theory, btxt, meas, ok, rows, cols, plot)
 
 
-# ============================================================================ claim 4: mixed decompositions
-def mixed_pairs(N):
-    """(name, T, T-bar, {mixture label: nodes}) for the pairs studied."""
-    bal, inter = ModeTree.balanced(N), ModeTree.interleaved(N)
-    half = ModeTree.from_dilations(N, (2, 1) + tuple(2 ** l for l in range(2, int(math.log2(N)))))
-    first = tuple(range(4))
-    out = [("balanced vs interleaved", bal, inter, {"every common node (root)": None}),
-           ("balanced vs dilations (2,1,4..)", bal, half,
-            {"every common node": None, f"single node {first}": [first]})]
-    return out
-
-
-def favoring(T, Tb, M, r, N):
-    """The candidate partitions on which T's bound beats T-bar's most (and vice versa), by the engine's min-cut."""
-    cands = [named(N, n) for n in ("left-right", "odd-even", "blocks:2")] + random_balanced(N, 12, seed=7)
-    a, b = builders.convac(T, M, r, init=INIT), builders.convac(Tb, M, r, init=INIT)
-    ba = bounds_batch(a, [mask(N, A) for A in cands])
-    bb = bounds_batch(b, [mask(N, A) for A in cands])
-    ratio = [x / y for x, y in zip(ba, bb)]
-    return cands[int(np.argmax(ratio))], cands[int(np.argmin(ratio))]
-
-
-def width_needed(tree, M, targets, r_max=1024):
-    """Smallest uniform width r' at which the single tree's min-cut bound reaches every target (A, rank)
-    (bounds grow with r': doubling, then bisection)."""
-    def enough(rr):
-        net = builders.convac(tree, M, rr, init=INIT)
-        return all(bound(net, A) >= t for A, t in targets)
-    hi = 1
-    while not enough(hi):
-        if hi >= r_max:
-            return None
-        hi *= 2
-    lo = hi // 2  # not enough (or 0)
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        lo, hi = (lo, mid) if enough(mid) else (mid, hi)
-    return hi
-
-
-def part_name(N, A):
-    f = family_of(N, A)
-    return f if f != "other" else ",".join(map(str, A))
-
-
-def claim_mixed(quick=False, out_dir=None, N=8, M=4, widths=None):
-    """Mixed decompositions: high rank on partitions favoring either tree; the width single trees need."""
-    widths = widths or ((1, 2, 3) if quick else (1, 2, 3, 4))
-    rows, ok = [], True
-    for pname, T, Tb, mixtures in mixed_pairs(N):
-        fav_T, fav_Tb = favoring(T, Tb, M, 2, N)
-        for mname, nodes in mixtures.items():
-            for r in widths:
-                mix = builders.mixed(T, Tb, M, r, mixture_nodes=nodes, init=INIT)
-                Tm = coefficient_tensor(mix)
-                single = {"T": builders.convac(T, M, r, init=INIT), "Tb": builders.convac(Tb, M, r, init=INIT)}
-                Ts = {k: coefficient_tensor(v) for k, v in single.items()}
-                row = {"pair": pname, "mixture": mname, "r": r, "favors T": part_name(N, fav_T),
-                       "favors Tbar": part_name(N, fav_Tb)}
-                targets = []
-                for tag, A in (("fav T", fav_T), ("fav Tbar", fav_Tb)):
-                    m = dense_measures(Tm, A)
-                    b = bound(mix, A)
-                    ok &= check_le(m["rank"], b)
-                    row[f"mixed {tag} bound"] = b
-                    row[f"mixed {tag} rank"] = m["rank"]
-                    row[f"mixed {tag} gap"] = m["gap"]
-                    for k in ("T", "Tb"):
-                        sr = dense_measures(Ts[k], A)["rank"]
-                        row[f"{k} {tag} rank"] = sr
-                        th = theory_rank(T if k == "T" else Tb, A, M, r)
-                        ok &= th is None or sr == th
-                    targets.append((A, m["rank"]))
-                row["T width needed"] = width_needed(T, M, targets)
-                row["Tbar width needed"] = width_needed(Tb, M, targets)
-                # confirm the needed width by a measured rank (dense) and that one less is not enough
-                for k, tree in (("T", T), ("Tbar", Tb)):
-                    rr = row[f"{k} width needed"]
-                    if rr is not None:
-                        Tn = coefficient_tensor(builders.convac(tree, M, rr, init=INIT))
-                        row[f"{k} check"] = all(dense_measures(Tn, A)["rank"] >= t for A, t in targets)
-                        ok &= row[f"{k} check"]
-                gain = min(row["mixed fav T rank"] > row["Tb fav T rank"],
-                           row["mixed fav Tbar rank"] > row["T fav Tbar rank"]) if r > 1 else True
-                row["mixed beats both"] = gain
-                ok &= gain
-                rows.append(row)
-    plot = None
-    plt = _plt(out_dir)
-    if plt is not None:
-        fig, ax = plt.subplots(figsize=(6.5, 4.5))
-        for key in sorted({(x["pair"], x["mixture"]) for x in rows}):
-            sel = [x for x in rows if (x["pair"], x["mixture"]) == key]
-            rs = [x["r"] for x in sel]
-            need = [max(x["T width needed"] or np.nan, x["Tbar width needed"] or np.nan) for x in sel]
-            ax.plot(rs, need, "o-", label=f"{key[0]}; {key[1]}")
-        rs = np.array(sorted({x["r"] for x in rows}))
-        ax.plot(rs, rs ** 2, "k--", label="r^2")
-        ax.plot(rs, rs, "k:", label="r")
-        ax.set_yscale("log", base=2)
-        ax.set_xlabel("width r of the mixed network")
-        ax.set_ylabel("width a single tree needs (max over T, Tbar)")
-        ax.set_title(f"mixed decompositions, N={N}, M={M}")
-        ax.legend(fontsize=6)
-        plot = save_fig(fig, out_dir, "claims_mixed.png")
-    setting = (f"builders.mixed, N={N}, M={M}, widths r={list(widths)}; pairs: balanced vs interleaved (only the root "
-               "is common), balanced vs from_dilations(2,1,4) (every common node, or the single node (0,1,2,3))")
-    theory = "mixture is high on partitions favoring T and favoring Tbar; single trees need width ~r^2 (quadratic gap)"
-    sel = [x for x in rows if x["r"] == max(widths)]
-    btxt = "; ".join(f"{x['pair'].split(' vs ')[1]} / {x['mixture']}: {x['mixed fav T bound']}, "
-                     f"{x['mixed fav Tbar bound']}" for x in sel)
-    meas = "; ".join(f"{x['pair'].split(' vs ')[1]} / {x['mixture']} r={x['r']}: mixed {x['mixed fav T rank']}/"
-                     f"{x['mixed fav Tbar rank']} vs T {x['T fav T rank']}/{x['T fav Tbar rank']}, Tbar "
-                     f"{x['Tb fav T rank']}/{x['Tb fav Tbar rank']}; widths needed T={x['T width needed']}, "
-                     f"Tbar={x['Tbar width needed']}" for x in sel)
-    cols = ["pair", "mixture", "r", "favors T", "favors Tbar", "mixed fav T bound", "mixed fav T rank",
-            "T fav T rank", "Tb fav T rank", "mixed fav Tbar bound", "mixed fav Tbar rank", "T fav Tbar rank",
-            "Tb fav Tbar rank", "T width needed", "Tbar width needed", "mixed beats both"]
-    notes = ("A partition 'favors T' when T's min-cut bound exceeds Tbar's the most among left-right, odd-even, "
-             "blocks:2 and 12 random balanced partitions (chosen by the engine at r=2). 'width needed' is the "
-             "smallest uniform width at which the single tree's min-cut bound reaches the mixed network's measured "
-             "rank on both partitions, confirmed by a dense SVD at that width.")
-    return claim_result("4 mixed decompositions", "Mixed decompositions", setting, theory, btxt, meas, ok, rows,
-                        cols, plot, notes)
-
-
 # ============================================================================ claim 5: tightness
 SIZE_SETS = {"powers of 2": (2, 4), "powers of 3": (3, 9), "mixed sizes": (1, 2, 3, 4, 5)}
 MAX_ENTRIES = 2 ** 16
@@ -1214,7 +1088,7 @@ def claim_rectifier(quick=False, out_dir=None, N=8, M=3, draws=None, widths_sum=
 
 
 # ============================================================================ main
-CLAIMS = (claim_depth, claim_pooling, claim_widths, claim_mixed, claim_tightness, claim_truncation,
+CLAIMS = (claim_depth, claim_pooling, claim_widths, claim_tightness, claim_truncation,
           claim_almost_everywhere, claim_rectifier)
 SUMMARY_COLUMNS = ["claim", "setting", "theory", "min-cut bound", "measured", "verdict"]
 DETAIL_GAP_COLUMNS = ["kind", "sizes", "N", "A", "bound", "cut", "rank", "gap",

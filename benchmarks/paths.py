@@ -53,7 +53,7 @@ def cases(N, M, r):
            ("deep mirror", builders.deep_convac(N, M, r, pooling="mirror")),
            ("deep interleaved", builders.deep_convac(N, M, r, pooling="interleaved")),
            ("dilated", builders.dilated_convnet(N, M, r))]
-    mixed = builders.mixed(T.balanced(N), T.mirror(N), M, r)
+    mixed = builders.mixed(T.balanced(N), T.mirror(N), M, r, swap=r)  # full exchange: two glued-tree terms
     out += [(f"mixed term {t.metadata['term']}", t) for t in mixed.terms]
     return out
 

@@ -33,7 +33,13 @@ from numbers import Integral
 import numpy as np
 
 from tn import NetworkSum
-from tn.errors import BuildError, ShapeError, TermLimitError, UnknownTensorError, WidthError
+from tn.errors import (
+    BuildError,
+    ShapeError,
+    TermLimitError,
+    UnknownTensorError,
+    WidthError,
+)
 from tn.netsum import _sum_cost
 from tn.network import read_only
 

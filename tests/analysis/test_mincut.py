@@ -262,6 +262,8 @@ def test_batch_matches_single_queries():
 
 def test_network_sum_bounds_add():
     from tn import NetworkSum
-    a, b = mps(4, bond=2, seed=1), mps(4, bond=3, seed=2)
+    a, b = mps(4, phys=3, bond=2, seed=1), mps(4, phys=3, bond=3, seed=2)
     r = mincut(NetworkSum([a, b]), [0, 1])
     assert r.bound == 5 and r.method == "sum" and [t.bound for t in r.terms] == [2, 3]
+    r = mincut(NetworkSum([a, b, b, b]), [0, 1])  # 2 + 3 + 3 + 3 > 3 * 3: the rows of the matricization cap it
+    assert r.bound == 9 and r.cut == (0, 1) and [t.bound for t in r.terms] == [2, 3, 3, 3]

@@ -88,7 +88,7 @@ def test_root_exchange_by_hand():
         net = builders.mixed(T, T, M=2, widths=[2, 3], mixture_nodes=[T.root], swap=s, seed=s)
         p = builders.get_params(net)
 
-        def pooled(t):  # (d0, d1, d2, d3, channel) of track t below the root conv
+        def pooled(t, p=p):  # (d0, d1, d2, d3, channel) of track t below the root conv
             lo = np.einsum("ap,bp,pq->abq", p[(t, "leaf", 0)], p[(t, "leaf", 1)], p[(t, "node", (0, 1))])
             hi = np.einsum("ap,bp,pq->abq", p[(t, "leaf", 2)], p[(t, "leaf", 3)], p[(t, "node", (2, 3))])
             return np.einsum("abq,cdq->abcdq", lo, hi)
