@@ -199,7 +199,7 @@ def _mincut_sum(net, A, B, method, flow_func) -> MinCutResult:
     else:  # cutting one side's open legs beats the terms' cuts together
         k = sides_dims.index(bound)
         cut = tuple(part.A if k == 0 else part.B)
-        sides = ((), net.tensor_names())
+        sides = ((), net.tensor_names) if k == 0 else (net.tensor_names, ())
     return MinCutResult(math.log2(bound), bound, cut, sides, "sum", terms[0].flow_func,
                         time.perf_counter() - start, part.A, part.B, terms)
 

@@ -12,7 +12,8 @@ chunking. The min / max (and top-k) witnesses are then re-answered by :func:`min
 Exactness: when every index size is a power of one base (every builder), bounds are computed as
 exact integer exponents and the histogram is keyed by ``math.log2`` of exact products (the same
 floats :func:`mincut` reports); otherwise keys are float64 log2 bounds rounded to 9 decimals.
-A :class:`tn.NetworkSum`'s bound is the exact sum of its terms' bounds.
+A :class:`tn.NetworkSum`'s bound is min(exact sum of its terms' bounds, the product of A's leg sizes,
+that of B's), as :func:`analysis.mincut` gives.
 
 ``client=None`` runs in this process (dask is never imported); ``client="local"`` starts
 :func:`local_cluster`; a ``distributed.Client`` or a scheduler address runs there. The prepared
@@ -84,12 +85,19 @@ class BoundMeasure:
                 self.terms.append(("flow", batch) if batch is not None else ("mincut", term))
         self.exact = all(kind == "flow" or (kind == "tree" and how.units() is not None) for kind, how in self.terms)
         self.route = "+".join(dict.fromkeys(kind for kind, _ in self.terms))
+        # a sum is capped by either side's dimension: one column of A-leg counts per distinct leg size
+        sizes = [net.size(leg) for leg in self.legs]
+        self.cap_sizes = sorted(set(sizes)) if len(self.terms) > 1 else []
+        self.cap_onehot = np.array([[s == c for c in self.cap_sizes] for s in sizes], dtype=np.int64)
 
     def evaluate(self, masks):
         if not self.exact:
             logs = [self._log2(kind, how, masks) for kind, how in self.terms]
-            values = np.round(np.logaddexp2.reduce(logs, axis=0) if len(logs) > 1 else logs[0], 9)
-            unique, levels = np.unique(values, return_inverse=True)
+            values = np.logaddexp2.reduce(logs, axis=0) if len(logs) > 1 else logs[0]
+            if self.cap_sizes:
+                log_sizes = self.cap_onehot @ np.log2(self.cap_sizes)
+                values = np.minimum(values, np.minimum(masks @ log_sizes, ~masks @ log_sizes))
+            unique, levels = np.unique(np.round(values, 9), return_inverse=True)
             return levels.ravel().astype(np.int64), dict(enumerate(unique.tolist()))
         exps, bases = [], []
         for kind, how in self.terms:
@@ -98,22 +106,39 @@ class BoundMeasure:
             bases.append(base)
         if len(exps) == 1:  # the exponent itself orders the rows
             return exps[0], {e: bases[0] ** e for e in np.unique(exps[0]).tolist()}
-        radix = int(max(e.max(initial=0) for e in exps)) + 1
-        code = np.zeros(len(masks), dtype=np.int64)
-        for e in exps:  # one int per tuple of term exponents (radix**terms stays far below 2**63)
-            code = code * radix + e
-        unique, inverse = np.unique(code, return_inverse=True)
-        bounds = []
-        for c in unique.tolist():
-            digits = []
-            for _ in exps:
-                c, d = divmod(c, radix)
-                digits.append(d)
-            bounds.append(sum(b**d for b, d in zip(bases, reversed(digits))))
-        distinct = sorted(set(bounds))  # different exponent tuples can sum to one bound: one level each bound
+        # a sum: the terms' exponents and A's count of legs of each size (for the cap) identify a row's bound
+        digits = exps + list((masks.astype(np.int64) @ self.cap_onehot).T)
+        radix = int(max(max(e.max(initial=0) for e in exps), len(self.legs))) + 1
+        if radix ** len(digits) < 2 ** 62:  # one int per row
+            code = np.zeros(len(masks), dtype=np.int64)
+            for d in digits:
+                code = code * radix + d
+            unique, inverse = np.unique(code, return_inverse=True)
+            rows = []
+            for c in unique.tolist():
+                row = []
+                for _ in digits:
+                    c, d = divmod(c, radix)
+                    row.append(d)
+                rows.append(row[::-1])
+        else:
+            unique, inverse = np.unique(np.stack(digits, axis=1), axis=0, return_inverse=True)
+            rows = unique.tolist()
+        total = self.cap_onehot.sum(axis=0)
+        n = len(exps)
+        bounds = [self._capped(sum(b ** int(d) for b, d in zip(bases, row[:n])), np.array(row[n:]), total)
+                  for row in rows]
+        distinct = sorted(set(bounds))  # different rows can share one bound (capped sums too): one level each bound
         level_of = {b: level for level, b in enumerate(distinct)}
         rank = np.array([level_of[b] for b in bounds], dtype=np.int64)
         return rank[inverse.ravel()], dict(enumerate(distinct))
+
+    def _capped(self, bound, counts, total):
+        """min(bound, A's dimension, B's dimension) from A's count of legs of each capped size."""
+        if not self.cap_sizes:
+            return bound
+        dims = [math.prod(c ** int(k) for c, k in zip(self.cap_sizes, ks)) for ks in (counts, total - counts)]
+        return min(bound, *dims)
 
     def _log2(self, kind, how, masks):
         if kind == "tree":

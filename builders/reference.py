@@ -17,6 +17,7 @@ from itertools import groupby
 import numpy as np
 
 from tn import NetworkSum
+from tn.errors import BuildError
 
 from .compiler import from_json, get_params, tree_of
 from .modetree import ModeTree
@@ -109,7 +110,7 @@ def tree_forward(tracks, x, swaps=None):
     return sum(values for _, values in _run(tracks, swaps or {}, leaf, pool))
 
 
-def reference_forward(params, x):
+def reference_forward(params, x, prime=None):
     """Time-domain forward pass of a dilated ConvNet (theory §6), or of a mixed pair of them.
 
     Parameters
@@ -123,6 +124,9 @@ def reference_forward(params, x):
         outputs are summed.
     x : array (B, N, M)
         Features per time step.
+    prime : int, optional
+        Compute exactly modulo this prime (< 2^24): weights and features are integers and every
+        product and sum is reduced, in float64 (exact while the widest layer times prime^2 < 2^53).
 
     Returns
     -------
@@ -137,21 +141,31 @@ def reference_forward(params, x):
     >>> ref = builders.reference_forward(builders.dilated_params(net), x)
     >>> np.allclose(net.evaluate(list(x.transpose(1, 0, 2))), ref)
     True
+    >>> p = {"dilations": (1,), "U": [np.array([[3]])], "V": [np.array([[5]])], "W": None}
+    >>> builders.reference_forward(p, np.array([[[2], [4]]]), prime=7)   # (3 * 2) * (5 * 4) = 120 = 1 mod 7
+    array([[1.]])
     """
-    x = np.asarray(x)
+    if prime is not None and not 2 <= prime < 2 ** 24:
+        raise BuildError(f"prime={prime!r} must be below 2^24 (exact float64 arithmetic)")
+    reduce_ = (lambda a: a) if prime is None else (lambda a: np.mod(a, prime))
+    x = reduce_(np.asarray(x, dtype=float if prime is not None else None))
     nets = [params["a"], params["b"]] if "a" in params else [params]
     swap = dict(zip(params.get("mixture_levels", ()), params.get("swap", ())))
+
+    def lin(a, W):  # a @ W.T as one GEMM over all leading axes
+        W = np.asarray(W) if prime is None else np.asarray(W, dtype=float)
+        return reduce_(a.reshape(-1, a.shape[-1]) @ W.T).reshape(a.shape[:-1] + (len(W),))
+
     h = [x for _ in nets]
     for layer in range(1, len(nets[0]["dilations"]) + 1):
-        h = [_dilated_layer(p, layer, hk) for p, hk in zip(nets, h)]
+        new = []
+        for p, hk in zip(nets, h):
+            d = p["dilations"][layer - 1]
+            earlier = np.zeros_like(hk)
+            earlier[:, d:] = hk[:, :-d]
+            new.append(reduce_(lin(earlier, p["U"][layer - 1]) * lin(hk, p["V"][layer - 1])))
+        h = new
         s = swap.get(layer, 0)
         if s:
             h = [np.concatenate([h[1 - k][..., :s], h[k][..., s:]], axis=-1) for k in range(2)]
-    return sum(hk[:, -1, :] if p["W"] is None else hk[:, -1, :] @ np.asarray(p["W"]).T for p, hk in zip(nets, h))
-
-
-def _dilated_layer(p, layer, h):
-    d = p["dilations"][layer - 1]
-    earlier = np.zeros_like(h)
-    earlier[:, d:] = h[:, :-d]
-    return (earlier @ np.asarray(p["U"][layer - 1]).T) * (h @ np.asarray(p["V"][layer - 1]).T)
+    return reduce_(sum(hk[:, -1, :] if p["W"] is None else lin(hk[:, -1, :], p["W"]) for p, hk in zip(nets, h)))

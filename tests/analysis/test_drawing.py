@@ -57,7 +57,7 @@ def test_a_network_sum_is_one_panel_per_term(tmp_path):
     s = builders.mixed(builders.ModeTree.balanced(8), builders.ModeTree.mirror(8), M=2, widths=2)
     cut = mincut(s, "left-right")
     axes = draw(s, cut, path=tmp_path / "s.png")
-    assert len(axes) == len(s.terms) == 2
+    assert len(axes) == len(s.terms) == 4  # the root's half-channel exchange: four hybrid trees
     for ax, term_cut in zip(axes, cut.terms):
         assert f"bound {term_cut.bound} " in ax.get_title()
     assert (tmp_path / "s.png").exists()
