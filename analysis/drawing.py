@@ -164,8 +164,11 @@ def draw(net, cut=None, path=None, ax=None, labels=False):
         for k, (term, term_cut, a) in enumerate(zip(terms, cuts, axes[0])):
             _draw_one(term, term_cut, a, labels, f"term {k}: ", legend=k == len(terms) - 1)
         if cut is not None:
-            fig.suptitle(_wrap(f"sum of {len(terms)} terms: bound {bound_text(cut.bound)} = sum of the terms' "
-                               f"bounds; A = {_legs_text(cut.A)}"), fontsize=10)
+            total = sum(c.bound for c in cut.terms)
+            how = "the sum of the terms' bounds" if total == cut.bound else \
+                f"a side's dimension (the terms' bounds sum to {bound_text(total)})"
+            fig.suptitle(_wrap(f"sum of {len(terms)} terms: bound {bound_text(cut.bound)} = {how}; "
+                               f"A = {_legs_text(cut.A)}"), fontsize=10)
         _finish(fig, path, plt)
         return list(axes[0])
     if ax is None:

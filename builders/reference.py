@@ -4,7 +4,9 @@
   then a 1x1 conv at every node), for one tree or for a mixed pair of trees (theory §6 exchange);
 - :func:`tree_forward`: the same networks as direct batched forward passes over the tree;
 - :func:`reference_forward`: dilated ConvNets (and interconnected mixed pairs) in the time domain,
-  layer by layer over the whole sequence with zero padding, knowing nothing about trees.
+  layer by layer over the sequence with zero padding, knowing nothing about trees (exactly mod p
+  on request);
+- :func:`rank_mod_p`: the rank of an integer matrix over GF(p) (plain Gaussian elimination).
 
 A *track* is a pair ``(tree, weights)`` with ``weights[node]`` the (n_in, n_out) matrix on the edge
 from ``node`` to its parent; :func:`unpack` reads the tracks of a built network or mixed sum.
@@ -131,7 +133,7 @@ def reference_forward(params, x, prime=None):
     Returns
     -------
     ndarray (B, classes): ``W_out h^L[N-1]`` (or ``h^L[N-1]``) where ``h^l[t] = (U^l h^{l-1}[t-d_l]) * (V^l h^{l-1}[t])``
-    and ``h^{l-1}[t] = 0`` for t < 0.
+    and ``h^{l-1}[t] = 0`` for t < 0; each layer is evaluated at the time steps the output reads.
 
     Examples
     --------
@@ -156,16 +158,53 @@ def reference_forward(params, x, prime=None):
         W = np.asarray(W) if prime is None else np.asarray(W, dtype=float)
         return reduce_(a.reshape(-1, a.shape[-1]) @ W.T).reshape(a.shape[:-1] + (len(W),))
 
-    h = [x for _ in nets]
-    for layer in range(1, len(nets[0]["dilations"]) + 1):
+    # only the time steps the last output reads are computed (both networks on one grid, as they swap):
+    # times[l] at layer l, h[k] of shape (B, len(times[l]), r_l)
+    N, L = x.shape[1], len(nets[0]["dilations"])
+    times = [[N - 1]]
+    for layer in range(L, 0, -1):
+        reads = {t - p["dilations"][layer - 1] for p in nets for t in times[0]}
+        times.insert(0, sorted({u for u in reads.union(times[0]) if u >= 0}))
+    h = [x[:, times[0]] for _ in nets]
+    for layer in range(1, L + 1):
+        column = {t: j for j, t in enumerate(times[layer - 1])}
+        now = [column[t] for t in times[layer]]
         new = []
         for p, hk in zip(nets, h):
-            d = p["dilations"][layer - 1]
-            earlier = np.zeros_like(hk)
-            earlier[:, d:] = hk[:, :-d]
-            new.append(reduce_(lin(earlier, p["U"][layer - 1]) * lin(hk, p["V"][layer - 1])))
+            earlier = [column.get(t - p["dilations"][layer - 1], -1) for t in times[layer]]  # -1: before the start
+            padded = np.concatenate([hk, np.zeros_like(hk[:, :1])], axis=1)  # h[t] = 0 for t < 0
+            new.append(reduce_(lin(padded[:, earlier], p["U"][layer - 1]) * lin(hk[:, now], p["V"][layer - 1])))
         h = new
         s = swap.get(layer, 0)
         if s:
             h = [np.concatenate([h[1 - k][..., :s], h[k][..., s:]], axis=-1) for k in range(2)]
     return reduce_(sum(hk[:, -1, :] if p["W"] is None else lin(hk[:, -1, :], p["W"]) for p, hk in zip(nets, h)))
+
+
+def rank_mod_p(matrix, prime):
+    """Rank over GF(prime) of an integer-valued matrix, by Gaussian elimination (prime < 2^31).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rank_mod_p(np.array([[1, 2], [2, 4]]), 7), rank_mod_p(np.array([[1, 2], [3, 4]]), 2)
+    (1, 1)
+    """
+    if not 2 <= prime < 2 ** 31:
+        raise BuildError(f"prime={prime!r} must be below 2^31 (products of residues stay in int64)")
+    a = np.mod(np.rint(np.asarray(matrix)).astype(np.int64), prime)
+    rank, (rows, cols) = 0, a.shape
+    for c in range(cols):
+        nonzero = np.nonzero(a[rank:, c])[0]
+        if not len(nonzero):
+            continue
+        pivot = rank + nonzero[0]
+        a[[rank, pivot]] = a[[pivot, rank]]
+        a[rank] = a[rank] * pow(int(a[rank, c]), prime - 2, prime) % prime
+        others = np.nonzero(a[:, c])[0]
+        others = others[others != rank]
+        a[others] = (a[others] - a[others, c][:, None] * a[rank]) % prime
+        rank += 1
+        if rank == rows:
+            break
+    return rank

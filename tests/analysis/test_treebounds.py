@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 import builders
 from analysis import mincut, mincut_batch, tree_rank_bounds
-from builders import ModeTree
+from builders import ModeTree, reference
 from tn import NetworkSum
 from tn.errors import PartitionError, TreeError
 
@@ -18,24 +18,7 @@ P = 1_000_003
 
 
 def rank_mod_p(matrix):
-    """Rank over GF(P) by Gaussian elimination."""
-    a = np.mod(np.asarray(matrix, dtype=np.int64), P)
-    rank, (rows, cols) = 0, a.shape
-    for c in range(cols):
-        nz = np.nonzero(a[rank:, c])[0]
-        if not len(nz):
-            continue
-        a[[rank, rank + nz[0]]] = a[[rank + nz[0], rank]]
-        a[rank] = a[rank] * pow(int(a[rank, c]), P - 2, P) % P
-        others = np.nonzero(a[:, c])[0]
-        others = others[others != rank]
-        a[others] = (a[others] - a[others, c][:, None] * a[rank]) % P
-        rank += 1
-        if rank == rows:
-            break
-    return rank
-
-
+    return reference.rank_mod_p(matrix, P)
 
 
 def brute_rank(tree, I, r, seed):

@@ -5,6 +5,7 @@ import itertools
 import numpy as np
 import pytest
 from builders_helpers import features, nested_trees, score
+from builders_helpers import rank_mod_p as helpers_rank_mod_p
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -47,21 +48,9 @@ def time_domain_mod_p(params, N, M):
 
 
 def rank_mod_p(matrix):
-    """Rank over GF(P) by Gaussian elimination (rows reduced in place)."""
-    a = np.mod(np.asarray(matrix, dtype=np.int64), P)
-    rank, (rows, cols) = 0, a.shape
-    for c in range(cols):
-        nz = np.nonzero(a[rank:, c])[0]
-        if not len(nz):
-            continue
-        a[[rank, rank + nz[0]]] = a[[rank + nz[0], rank]]
-        a[rank] = a[rank] * pow(int(a[rank, c]), P - 2, P) % P
-        others = np.nonzero(a[:, c])[0]
-        others = others[others != rank]
-        a[others] = (a[others] - a[others, c][:, None] * a[rank]) % P
-        rank += 1
-        if rank == rows:
-            break
+    """Exact rank over GF(P) (Gaussian elimination in the helpers); builders.reference.rank_mod_p must agree."""
+    rank = helpers_rank_mod_p(matrix, P)
+    assert reference.rank_mod_p(matrix, P) == rank
     return rank
 
 
@@ -305,7 +294,11 @@ def test_corollary_8_at_n16_exactly():
     A_T, A_Tb = time_domain_mod_p(pa, 16, 2), time_domain_mod_p(pb, 16, 2)
     assert rank_mod_p(matricize_class0(A_T, N16_A)) == 64 and rank_mod_p(matricize_class0(A_Tb, N16_A)) == 64
     assert rank_mod_p(matricize_class0(np.mod(A_T + A_Tb, P), N16_A)) == 112
-    assert rank({"a": pa, "b": pb, "mixture_levels": (2,), "swap": (1,)}) == 256
+    mixed = {"a": pa, "b": pb, "mixture_levels": (2,), "swap": (1,)}
+    assert rank(mixed) == 256
+    onehot = np.eye(2)[np.indices((2,) * 16).reshape(16, -1).T]  # the engine's exact route agrees (benchmarks/mixed.py)
+    assert np.array_equal(reference_forward(mixed, onehot, prime=P).reshape((2,) * 16 + (1,)),
+                          time_domain_mod_p(mixed, 16, 2))
     assert [rank(random_time_params(rng, T16, 2, [w, w, w, 1])) for w in (3, 4)] == [144, 256]
 
 
