@@ -85,6 +85,16 @@ def _pairs(flag, what):
     return parse
 
 
+def _levels(text):
+    return [] if text.strip().lower() == "none" else _int_list("--mixture-levels")(text)
+
+
+def _head(text):
+    if text.lower() not in ("convac", "none"):
+        raise UsageError(f"--head {text!r}: expected convac or none")
+    return None if text.lower() == "none" else "convac"
+
+
 def _tree(text, N, seed):
     from builders import ModeTree
     if text in TREES:
@@ -150,6 +160,13 @@ BUILDER_FLAGS = (
     BuilderFlag("--dilations", ("dilations", "dilations_a"), _int_list("--dilations"),
                 "dilation per layer, comma list (mixed_dilated: the first network's)"),
     BuilderFlag("--dilations-b", ("dilations_b",), _int_list("--dilations-b"), "the second network's dilations"),
+    BuilderFlag("--swap", ("swap",), int, "mixed decompositions: channels swapped at each mixture node (default r/2)"),
+    BuilderFlag("--mixture-levels", ("mixture_levels",), _levels,
+                "mixed_dilated: layers after which the tracks swap, comma list, or 'none' (the plain sum)"),
+    BuilderFlag("--head", ("head",), _head, "dilated nets: 'convac' (W^out after the last layer) or 'none' "
+                "(the paper's baseline: the last product is the output)"),
+    BuilderFlag("--levels", ("levels",), int, "truncated_convac: pooling levels in all (the last is global)"),
+    BuilderFlag("--g", ("g",), str, "generalized: product, relu-max or relu-sum"),
     BuilderFlag("--share", ("share",), str, "weight sharing of ConvACs (e.g. level, level_slot)"),
     BuilderFlag("--dims", ("dims",), _int_list("--dims"), "layer sizes of deep_linear, comma list"),
     BuilderFlag("--classes", ("classes",), int, "size of the class leg"),

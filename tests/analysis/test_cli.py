@@ -186,3 +186,16 @@ def test_slow_stages_say_what_they_do(monkeypatch, capsys):
     monkeypatch.setattr(cli, "PROGRESS_AFTER", 60.0)
     assert main(["deep_convac", "--N", "8", "--partition", "left-right"]) == 0
     assert capsys.readouterr().err == ""  # quick stages print nothing
+
+
+def test_mixed_flags_reach_the_builder(capsys):
+    """--swap 0 is the plain sum of the two networks (bounds add); --mixture-levels none likewise; --head none."""
+    base = ["mixed_dilated", "--N", "16", "--widths", "2", "--dilations", "1,2,4,8", "--dilations-b", "2,1,8,4",
+            "--partition", "0,2,4,6,8,9,12,13", "--json"]
+    plain = _json(capsys, base + ["--mixture-levels", "none"])[0]["bound"]
+    swapped0 = _json(capsys, base + ["--mixture-levels", "2", "--swap", "0"])[0]["bound"]
+    assert plain == swapped0
+    assert _json(capsys, ["dilated_convnet", "--N", "8", "--head", "none", "--partition", "left-right",
+                          "--json"])[0]["bound"] == 1  # the paper's baseline: one outer product across the root
+    assert main(["dilated_convnet", "--N", "8", "--head", "sideways"]) == 2
+    assert "--head 'sideways'" in capsys.readouterr().err
