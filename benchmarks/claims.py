@@ -785,21 +785,32 @@ def truncation_partitions(N, n_random, seed=0, exhaustive=True):
     return parts + [A for A in extra if A not in parts]
 
 
-def top_width_needed(N, M, r, Lc, masks, deep_log2, hi_max=2 ** 1100):
+def top_width_needed(N, M, r, Lc, parts, deep, hi_max=2 ** 1100):
     """Smallest top width t of truncated_convac(N, M, [r]*(Lc-1)+[t], Lc) whose min-cut bound reaches the deep
-    network's on every partition (bounds grow with t: exponent doubling, then integer bisection); the worst
-    partition (largest t needed alone, the first one reaching the deep bound last)."""
+    network's on every partition (bounds grow with t: squaring, then integer bisection), and the index of a
+    partition that needs exactly t. Batched log2 bounds decide clear cases; near-ties (|difference| < 1e-6 in
+    log2, where float64 cannot tell 2^128 - 1 from 2^128) are decided by exact-int bounds."""
+    masks = np.array([mask(N, A) for A in parts])
+    deep_log2 = analysis.mincut_batch(deep, masks)
+    deep_int = {}
+
     def short(t):
         net = builders.truncated_convac(N, M, [r] * (Lc - 1) + [t], Lc, symbolic=True)
-        return analysis.mincut_batch(net, masks) < deep_log2 - 1e-9
+        f = analysis.mincut_batch(net, masks)
+        out = f < deep_log2 - 1e-6
+        for i in np.nonzero(np.abs(f - deep_log2) <= 1e-6)[0]:
+            if i not in deep_int:
+                deep_int[i] = bound(deep, parts[i])
+            out[i] = bound(net, parts[i]) < deep_int[i]
+        return out
     hi = 2
     while short(hi).any():
         if hi > hi_max:
             return None, None
         hi = hi * hi
-    lo = 1 if short(1).any() else 0
-    if lo == 0:
+    if not short(1).any():
         return 1, None
+    lo = 1
     while hi - lo > 1:
         mid = (lo + hi) // 2
         lo, hi = (lo, mid) if not short(mid).any() else (mid, hi)
@@ -815,12 +826,10 @@ def claim_truncation(quick=False, out_dir=None, Ls=None, M=2, r=2, n_random=None
     for L in Ls:
         N = 2 ** L
         parts = truncation_partitions(N, n_random, seed=L, exhaustive=exhaustive)
-        masks = np.array([mask(N, A) for A in parts])
         deep = builders.deep_convac(N, M, r, init=INIT)
-        deep_log2 = analysis.mincut_batch(deep, masks)
         for Lc in range(1, L + 1):
             start = time.perf_counter()
-            need, worst = top_width_needed(N, M, r, Lc, masks, deep_log2)
+            need, worst = top_width_needed(N, M, r, Lc, parts, deep)
             th = theory_truncation(r, L, Lc)
             A = parts[worst] if worst is not None else named(N, f"blocks:{N // 2}")
             tree = builders.truncated_tree(N, Lc)

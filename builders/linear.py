@@ -18,7 +18,7 @@ from tn.errors import BuildError, WidthError
 
 from .init import check_allocation, rng_for
 
-INITS = ("balanced", "gaussian", "identity")
+INITS = ("balanced", "gaussian", "identity", "orthogonal")
 
 
 def _positive_int(value, what):
@@ -55,6 +55,11 @@ def _scale(scale, default):
 def _orthonormal_columns(rng, rows, cols):
     q, r = np.linalg.qr(rng.standard_normal((rows, cols)))
     return q * np.sign(np.diag(r))
+
+
+def _haar(rng, rows, cols):
+    """A Haar-random (rows, cols) matrix with orthonormal columns, or orthonormal rows when wide."""
+    return _orthonormal_columns(rng, rows, cols) if rows >= cols else _orthonormal_columns(rng, cols, rows).T
 
 
 def balanced_factors(target, dims, seed=0):
@@ -105,12 +110,15 @@ def deep_linear(dims, init="balanced", scale=None, seed=0, dtype=np.float64):
     ----------
     dims : sequence of int
         (d_0, d_1, ..., d_N), N >= 1: input dimension, hidden widths, output dimension.
-    init : {"balanced", "gaussian", "identity"}
+    init : {"balanced", "gaussian", "identity", "orthogonal"}
         ``"balanced"``: exactly balanced factors (:func:`balanced_factors`) of a random end-to-end
         matrix with i.i.d. N(0, scale^2) entries (default scale 1/sqrt(d_0)). ``"gaussian"``:
         independent factors with i.i.d. N(0, scale^2) entries (default scale 1/sqrt(d_{j-1}),
         variance preserving). ``"identity"``: W_j = scale * I (rectangular identity; default
-        scale 1), balanced whenever all widths are equal.
+        scale 1), balanced whenever all widths are equal. ``"orthogonal"``: W_j = scale * a Haar-random
+        matrix with orthonormal columns (or rows, when wide), from a sign-corrected QR of a Gaussian
+        matrix (default scale 1): with equal widths every factor and the end-to-end matrix are exact
+        isometries (all singular values 1) at any depth (Xiao et al. 2018, dynamical isometry).
     scale : float, optional
         See ``init``; e.g. a small value for the small-initialization regime.
     seed : int
@@ -142,6 +150,9 @@ def deep_linear(dims, init="balanced", scale=None, seed=0, dtype=np.float64):
     True
     >>> np.allclose(W[1].T @ W[1], W[0] @ W[0].T)
     True
+    >>> iso = deep_linear((8,) * 101, init="orthogonal", seed=0)          # depth 100, an exact isometry
+    >>> np.allclose(np.linalg.svd(iso.to_dense(), compute_uv=False), 1.0)
+    True
     """
     dims = _dims(dims, 2, "dims")
     if init not in INITS:
@@ -155,6 +166,9 @@ def deep_linear(dims, init="balanced", scale=None, seed=0, dtype=np.float64):
     elif init == "gaussian":
         factors = [_scale(scale, 1.0 / np.sqrt(dims[j - 1])) * rng.standard_normal((dims[j], dims[j - 1]))
                    for j in range(1, n + 1)]
+    elif init == "orthogonal":
+        s = _scale(scale, 1.0)
+        factors = [s * _haar(rng, dims[j], dims[j - 1]) for j in range(1, n + 1)]
     else:
         s = _scale(scale, 1.0)
         factors = [s * np.eye(dims[j], dims[j - 1]) for j in range(1, n + 1)]

@@ -16,6 +16,10 @@ with fractional powers of the positive semi-definite Gram matrices by symmetric 
 balanced initialization and this rule agree to O(eta^2) per step, and the singular values of W_e
 move as d sigma_r / dt = -N (sigma_r^2)^{1 - 1/N} <grad L(W_e), u_r v_r^T>.
 
+Baselines for implicit acceleration: AdaGrad and AdaDelta on the end-to-end matrix (:func:`rule_descent`).
+Descent from tiny initializations can take an adaptive step (``max_move``) that follows the gradient-flow
+path across the long plateau near the origin.
+
 Also: losses (squared loss with an optional observation mask, as in matrix completion; l_p
 regression), the effective rank of Roy & Vetterli, and the nuclear-norm baseline of matrix
 completion by soft-impute with a decreasing penalty, each stage run to convergence.
@@ -28,8 +32,9 @@ from .completion import effective_rank, nuclear_norm_completion, observation_mas
 from .descent import History, balancedness, chain_layers, gradient_descent
 from .linear import end_to_end_descent, end_to_end_direction, fractional_power, singular_value_velocity
 from .losses import Loss, lp_regression_loss, squared_loss
+from .optimizers import UPDATE_RULES, rule_descent
 
 __all__ = ["History", "Loss", "squared_loss", "lp_regression_loss", "chain_layers", "balancedness",
            "gradient_descent", "fractional_power", "end_to_end_direction", "end_to_end_descent",
            "singular_value_velocity", "effective_rank", "random_low_rank", "observation_mask", "soft_impute",
-           "nuclear_norm_completion"]
+           "nuclear_norm_completion", "UPDATE_RULES", "rule_descent"]

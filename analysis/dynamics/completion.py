@@ -83,7 +83,9 @@ def soft_impute(target, mask, lam, X0=None, tol=1e-7, max_iter=10_000):
         new, s = _svt(np.where(mask, observed, Y), lam)
         value = 0.5 * np.sum((new - observed)[mask] ** 2) + lam * s.sum()
         change = np.linalg.norm(new - X)
-        if value > objective:  # restart the momentum
+        if value > objective:  # restart the momentum (from X: a rounding-level rise at the optimum ends the run)
+            if change <= tol * scale:
+                return X, it
             Y, t = X, 1.0
             continue
         t_next = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t * t))

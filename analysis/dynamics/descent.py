@@ -146,7 +146,7 @@ def balancedness(factors) -> np.ndarray:
 
 
 def gradient_descent(net, loss, lr, steps, record_every=10, layers=None, wrt=None, tol=None,
-                     diverge_factor=1e6, progress=False, optimize="auto"):
+                     diverge_factor=1e6, progress=False, optimize="auto", max_move=None):
     """Gradient descent on the tensors of a network for a loss of its contraction, in place.
 
     Parameters
@@ -155,8 +155,9 @@ def gradient_descent(net, loss, lr, steps, record_every=10, layers=None, wrt=Non
         Numeric; its tensors are updated with ``set_data`` (pass ``net.copy()`` to keep the original).
     loss : Loss or callable
         ``loss(out) -> (value, dvalue/dout)`` of the contracted output (``net.output`` order).
-    lr : float
-        Step size.
+    lr : float or callable
+        Step size, or ``lr(params) -> float`` called every step with the trained arrays (a list, in
+        ``wrt`` order) for a step that adapts to the current weights (e.g. to their curvature).
     steps : int
         Number of updates.
     record_every : int
@@ -174,6 +175,11 @@ def gradient_descent(net, loss, lr, steps, record_every=10, layers=None, wrt=Non
         Show a tqdm progress bar (if tqdm is installed).
     optimize
         Contraction path, as for ``net.contract``.
+    max_move : float, optional
+        Adaptive step: each step's size is min(lr, max_move * ||theta|| / ||grad||) (Frobenius norms over
+        all trained tensors), so no step moves the parameters by more than this fraction of their norm.
+        It follows the gradient-flow trajectory (a time reparametrization) while crossing the long
+        plateaus of small initializations in few steps; ``lr`` still bounds it where curvature matters.
 
     Returns
     -------
@@ -197,10 +203,13 @@ def gradient_descent(net, loss, lr, steps, record_every=10, layers=None, wrt=Non
     >>> bool(h.loss[-1] < 1e-6), bool(np.allclose(net.to_dense(), np.eye(3), atol=1e-3))
     (True, True)
     """
-    _check_positive(lr, "lr")
+    if not callable(lr):
+        _check_positive(lr, "lr")
     if isinstance(steps, bool) or not isinstance(steps, Integral) or steps < 0:
         raise DynamicsError(f"steps={steps!r} must be a non-negative int")
     _check_positive(record_every, "record_every", integer=True)
+    if max_move is not None:
+        _check_positive(max_move, "max_move")
     shape = tuple(net.size(i) for i in net.output)
     if isinstance(loss, Loss) and loss.shape != shape:
         raise DynamicsError(f"{loss.name} expects an output of shape {loss.shape} but the network's output "
@@ -226,11 +235,21 @@ def gradient_descent(net, loss, lr, steps, record_every=10, layers=None, wrt=Non
             rec.record(k, value, captured["out"], None if layers is None else [data(n) for n in layers])
         if k == steps or (tol is not None and value <= tol):
             break
+        params = [data(n) for n in names]
+        step = _check_positive(lr(params), "lr(params)") if callable(lr) else lr
+        if max_move is not None:
+            step = _adaptive_step(step, max_move, params, [grads[n] for n in names])
         for n in names:
-            net.set_data(n, data(n) - lr * grads[n])
+            net.set_data(n, data(n) - step * grads[n])
         rec.tick()
     rec.close()
     return rec.history
+
+
+def _adaptive_step(lr, max_move, params, grads):
+    g = np.sqrt(sum(float(np.sum(np.abs(x) ** 2)) for x in grads))
+    theta = np.sqrt(sum(float(np.sum(np.abs(x) ** 2)) for x in params))
+    return lr if g == 0 else min(lr, max_move * theta / g)
 
 
 __all__ = ["History", "chain_layers", "balancedness", "gradient_descent"]

@@ -139,15 +139,21 @@ def test_coefficients_mod_p_is_the_integer_tensor_mod_p():
 def test_top_width_by_search_equals_a_linear_scan():
     N, M, r = 8, 2, 2
     parts = claims.truncation_partitions(N, 0)          # all 35 balanced partitions
-    masks = np.array([claims.mask(N, A) for A in parts])
     deep = builders.deep_convac(N, M, r)
     deep_int = [claims.bound(deep, A) for A in parts]
     for Lc in (1, 2, 3):
-        need, _ = claims.top_width_needed(N, M, r, Lc, masks, analysis.mincut_batch(deep, masks))
+        need, _ = claims.top_width_needed(N, M, r, Lc, parts, deep)
         scan = next(t for t in range(1, 100) if all(
             claims.bound(builders.truncated_convac(N, M, [r] * (Lc - 1) + [t], Lc, symbolic=True), A) >= b
             for A, b in zip(parts, deep_int)))
         assert need == scan == r ** (2 ** (3 - Lc))
+
+
+def test_top_width_is_exact_beyond_float_resolution():
+    N = 128                                              # L = 7, L_c = 1: the shallow network needs 2^64
+    parts = claims.truncation_partitions(N, 2, exhaustive=False)
+    need, worst = claims.top_width_needed(N, 2, 2, 1, parts, builders.deep_convac(N, 2, 2))
+    assert need == 2 ** 64 and parts[worst] == claims.named(N, "odd-even")
 
 
 def test_truncation_small():

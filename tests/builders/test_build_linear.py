@@ -18,7 +18,7 @@ def product(ws):
     return out
 
 
-@pytest.mark.parametrize("init", ["balanced", "gaussian", "identity"])
+@pytest.mark.parametrize("init", ["balanced", "gaussian", "identity", "orthogonal"])
 @pytest.mark.parametrize("dims", [(3, 2), (4, 3, 5, 2), (5, 5, 5, 5, 5)])
 def test_structure_and_end_to_end(init, dims):
     net = deep_linear(dims, init=init, seed=1)
@@ -72,7 +72,7 @@ def test_bad_dims(bad):
 
 def test_bad_init_and_scale():
     with pytest.raises(BuildError, match="init"):
-        deep_linear((2, 2), init="orthogonal")
+        deep_linear((2, 2), init="unitary")
     for scale in (0, -1.0, float("nan"), "big"):
         with pytest.raises(BuildError, match="scale"):
             deep_linear((2, 2), scale=scale)
@@ -103,3 +103,21 @@ def test_tensor_train_edge_cases_and_errors():
         tensor_train(3, 2, [2, -1])
     with pytest.raises(BuildError):
         tensor_train(3, 2, 2, scale=0)
+
+
+@pytest.mark.parametrize("dims", [(6,) * 51, (4, 7, 3, 5)])
+def test_orthogonal_factors_are_haar_isometries(dims):
+    ws = factors(deep_linear(dims, init="orthogonal", seed=3))
+    for w in ws:                                     # orthonormal columns, or rows when wide
+        small = min(w.shape)
+        gram = w.T @ w if w.shape[0] >= w.shape[1] else w @ w.T
+        assert np.allclose(gram, np.eye(small))
+    if len(set(dims)) == 1:                          # equal widths: the end-to-end matrix is orthogonal
+        assert np.allclose(np.linalg.svd(product(ws), compute_uv=False), 1.0, atol=1e-12)
+    again = factors(deep_linear(dims, init="orthogonal", seed=4))
+    assert not np.allclose(ws[0], again[0])          # seeded, random
+
+
+def test_orthogonal_sign_correction_gives_an_unbiased_first_entry():
+    firsts = [deep_linear((3, 3), init="orthogonal", seed=s).data(("W", 1))[0, 0] for s in range(400)]
+    assert abs(np.mean(firsts)) < 0.1 and np.mean(np.array(firsts) > 0) == pytest.approx(0.5, abs=0.1)
