@@ -173,6 +173,26 @@ def owned(result, sources):
     return result.copy() if any(np.may_share_memory(result, s) for s in sources) else result
 
 
+class _StructureKey:
+    """A structure key that hashes once: Python does not cache tuple hashes, and a builder network's labels
+    (tuples of positions) make every hash O(N log N), paid again at each cached-plan lookup otherwise."""
+
+    __slots__ = ("_hash", "parts")
+
+    def __init__(self, parts):
+        self.parts, self._hash = parts, hash(parts)
+
+    def __hash__(self):
+        return self._hash
+
+    def __eq__(self, other):
+        return self is other or (isinstance(other, _StructureKey) and self._hash == other._hash
+                                 and self.parts == other.parts)
+
+    def __repr__(self):
+        return f"StructureKey({self._hash:#x})"
+
+
 class TensorNetwork:
     """A tensor network with named tensors, arbitrary hashable index labels and hyperedges.
 
@@ -392,8 +412,8 @@ class TensorNetwork:
     def structure_key(self):
         """A hashable key of everything a compiled plan depends on (indices, sizes, output), not the values."""
         if self._key is None:
-            self._key = (tuple(self._inds.values()), tuple(self._sizes.items()), self.output,
-                         None if self._natural_path is None else tuple(self._natural_path))
+            self._key = _StructureKey((tuple(self._inds.values()), tuple(self._sizes.items()), self.output,
+                                       None if self._natural_path is None else tuple(self._natural_path)))
         return self._key
 
     def get_inputs_output_size_dict(self, output=None):
