@@ -60,6 +60,7 @@ LOCAL_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREA
              # dask's nanny default (65536) makes glibc return freed memory after every numpy temporary:
              # the batched DP then page-faults on each pass (measured 3.3-3.8x slower, issue 15)
              "MALLOC_TRIM_THRESHOLD_": str(2**30), "MALLOC_MMAP_THRESHOLD_": str(2**26)}
+LOCAL_CONFIG = {"distributed.worker.profile.enabled": False}  # its sampling thread takes the GIL every 10 ms
 
 
 # ---------------------------------------------------------------------- measures
@@ -289,14 +290,22 @@ def _parse_reduce(reduce, out):
 # ---------------------------------------------------------------------- dask
 def local_cluster(n_workers=None, threads_per_worker=1, env=None, **kwargs):
     """A ``distributed.LocalCluster`` sized to this machine: one single-threaded worker process per
-    available core, BLAS single-threaded (workers x BLAS threads = cores, no oversubscription) and
-    glibc's malloc trimming relaxed (:data:`LOCAL_ENV`); ``env`` and ``kwargs`` override."""
+    available core, BLAS single-threaded (workers x BLAS threads = cores, no oversubscription),
+    glibc's malloc trimming relaxed and dask's worker profiler off.
+
+    :data:`LOCAL_ENV` (updated by ``env``) goes to dask's ``distributed.nanny.pre-spawn-environ``: glibc and
+    BLAS read these variables when a process starts, so a nanny's ``env=`` (set inside the running
+    worker) would be too late (the nanny also sets them in this process before spawning). ``kwargs`` go to
+    ``LocalCluster``.
+    """
+    import dask
     from distributed import LocalCluster
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    n = n_workers or cores
-    options = {"n_workers": n, "threads_per_worker": threads_per_worker, "processes": True,
-               "dashboard_address": ":0", "env": {**LOCAL_ENV, **(env or {})}, **kwargs}
-    return LocalCluster(**options)
+    pre_spawn = {**dask.config.get("distributed.nanny.pre-spawn-environ", {}), **LOCAL_ENV, **(env or {})}
+    options = {"n_workers": n_workers or cores, "threads_per_worker": threads_per_worker, "processes": True,
+               "dashboard_address": ":0", **kwargs}
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": pre_spawn, **LOCAL_CONFIG}):
+        return LocalCluster(**options)
 
 
 def _open_client(client):

@@ -209,6 +209,12 @@ def test_dask_by_address_and_worker_environment(client):
     by_address = sweep(net, "balanced", client=client.scheduler.address, reduce="top:3", progress=False)
     serial = sweep(net, "balanced", reduce="top:3", progress=False)
     assert by_address.histogram == serial.histogram and [w.row for w in by_address.top] == [w.row for w in serial.top]
-    env = client.run(lambda: {k: __import__("os").environ.get(k) for k in ("MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS")})
-    assert all(v == {"MALLOC_TRIM_THRESHOLD_": str(2**30), "OMP_NUM_THREADS": "1"} for v in env.values())
+    def settings():  # the environment the worker process started with (glibc reads it then), and its config
+        import dask
+        with open("/proc/self/environ", "rb") as f:
+            start = dict(item.split(b"=", 1) for item in f.read().split(b"\0") if b"=" in item)
+        return (start.get(b"MALLOC_TRIM_THRESHOLD_"), start.get(b"OMP_NUM_THREADS"),
+                dask.config.get("distributed.worker.profile.enabled"))
+
+    assert set(client.run(settings).values()) == {(str(2**30).encode(), b"1", False)}
     assert sorted(client.nthreads().values()) == [1, 1]
