@@ -94,12 +94,14 @@ def sweep_rows(sizes, cluster=True, default_at=None, verbose=True):
         from distributed import Client, LocalCluster
 
         from analysis.sweeps import local_cluster
+        if default_at is not None:  # dask's own defaults (nanny MALLOC_TRIM_THRESHOLD_=65536), 1 thread per worker;
+            # started first: a nanny writes its pre-spawn variables into this process's environment, so a
+            # default cluster started after ours would inherit our MALLOC_MMAP_THRESHOLD_
+            clients["default"] = Client(LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0",
+                                                     silence_logs=logging.ERROR))
         start = time.perf_counter()
         clients["ours"] = Client(local_cluster(n_workers=2, silence_logs=logging.ERROR))
         startup = time.perf_counter() - start
-        if default_at is not None:  # dask's own defaults (nanny MALLOC_TRIM_THRESHOLD_=65536), 1 thread per worker
-            clients["default"] = Client(LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0",
-                                                     silence_logs=logging.ERROR))
     rows = []
     try:
         for N in sizes:
