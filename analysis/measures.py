@@ -76,7 +76,8 @@ def _probabilities(values):
     if not len(values) or values[0] == 0:
         return values[:0]
     power = (values / values[0]) ** 2
-    return power[power > 0] / power.sum()
+    p = power / power.sum()
+    return p[p > 0]  # filtered after dividing: a tiny value can underflow to 0 there (0 * log 0 = NaN)
 
 
 def renyi_entropy(spectrum, alpha) -> float:

@@ -117,6 +117,10 @@ class SpectrumError(TNError, ValueError):
     """No exact Schmidt spectrum can be computed for this request."""
 
 
+class RankError(TNError, ValueError):
+    """No exact rank can be computed for this request (non-integer own weights, a cut too large, a bad prime)."""
+
+
 class BoundViolationError(TNError, AssertionError):
     """A measured rank exceeded its min-cut bound: this is a bug somewhere."""
 
