@@ -63,7 +63,7 @@ from .partitions import make_partition
 from .spectrum import _split, project
 
 EXACT_MAX_DIM = 2048
-LOWER_K = 256
+LOWER_K = 64
 FLINT_MIN_ENTRIES = 4096
 PRIME_RANGE = (2**30, 2**31)
 _EXACT_FLOAT = 2**53
@@ -166,9 +166,9 @@ def _own_mod(data, name, p):
                                   "(weights='random' needs none)")
     array = np.asarray(data)
     if array.dtype.kind in "biu":
-        return np.mod(array, p).astype(np.int64)
+        return np.array(np.mod(array, p), dtype=np.int64)
     if array.dtype.kind == "f" and np.all(np.isfinite(array)) and np.all(array == np.round(array)):
-        return np.fmod(array, p).astype(np.int64) % p   # fmod is exact on integral floats
+        return np.array(np.fmod(array, p).astype(np.int64) % p)   # fmod is exact on integral floats
     raise RankError(f"weights='own' needs integer weights: tensor {name!r} has dtype {array.dtype} with "
                     f"non-integer values (build it with init='integer', or use weights='random' to certify "
                     f"the architecture)")
@@ -189,11 +189,14 @@ def modular_network(net, prime, weights="random", seed=0):
     def value(t, name):
         data = t.data(name)
         if weights == "own":
-            return _own_mod(data, name, prime)
-        key = ("name", name) if isinstance(net, NetworkSum) else ("id", id(data) if data is not None else name)
-        if key not in drawn:
-            drawn[key] = rng.integers(0, prime, size=t.shape(name), dtype=np.int64)
-        return drawn[key]
+            array = _own_mod(data, name, prime)
+        else:
+            key = ("name", name) if isinstance(net, NetworkSum) else ("id", id(data) if data is not None else name)
+            if key not in drawn:
+                drawn[key] = rng.integers(0, prime, size=t.shape(name), dtype=np.int64)
+            array = drawn[key]
+        array.flags.writeable = False  # fresh and read-only: the network keeps it without a copy
+        return array
 
     out = []
     for t in terms_of(net):
@@ -288,16 +291,17 @@ def _limbs(x, count):
 
 def _limb_counts(terms):
     """Fewest limb pairs (x limbs, y limbs) whose products, summed ``terms`` times, stay below 2^53."""
-    return _limb_counts_for(max(terms, 1).bit_length())
+    counts = _limb_counts_for(max(terms, 1).bit_length())
+    if counts is None:
+        raise RankError(f"a contraction sums {terms} products per entry, too many for exact float arithmetic")
+    return counts
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _limb_counts_for(need):
     options = [(cx * cy, cx, cy) for cx in range(1, 32) for cy in range(1, 32)
                if -(-31 // cx) + -(-31 // cy) + need <= 53]
-    if not options:
-        raise RankError(f"a contraction sums {terms} products per entry, too many for exact float arithmetic")
-    return min(options)[1:]
+    return min(options)[1:] if options else None
 
 
 def mod_einsum(eq, x, y, p, terms):
@@ -615,5 +619,16 @@ def _float_method(net, part, cut=None, *, spectrum=None, **spectrum_options):
                       if spectrum.method == "gram" else 0, spectrum.method, "own", 0, e.gap)
 
 
-__all__ = ["exact_rank", "rank_lower_bound", "RankResult", "RANK_METHODS", "modular_network", "row_basis",
-           "rank_mod", "mod_einsum", "random_prime", "EXACT_MAX_DIM", "LOWER_K"]
+__all__ = [
+    "EXACT_MAX_DIM",
+    "LOWER_K",
+    "RANK_METHODS",
+    "RankResult",
+    "exact_rank",
+    "mod_einsum",
+    "modular_network",
+    "random_prime",
+    "rank_lower_bound",
+    "rank_mod",
+    "row_basis",
+]

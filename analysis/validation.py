@@ -28,7 +28,7 @@ import math
 import time
 from dataclasses import dataclass
 
-from tn.errors import BoundViolationError, RankError, SpectrumError, SymbolicTensorError
+from tn.errors import BoundViolationError, SpectrumError, SymbolicTensorError
 
 from .bounds import mincut
 from .measures import entanglement
@@ -63,12 +63,14 @@ class ValidationRow:
     rank_upper: int | None = None
     verdict: str = "undetermined"
     rank_method: str = "float"
+    float_rank: int | None = None  # numpy's rank of the float spectrum (beside gap), None without a spectrum
 
     def as_dict(self) -> dict:
         return {"partition": self.partition, "A": list(self.A), "log2_bound": self.log2_bound, "bound": self.bound,
                 "cut": list(self.cut), "method": self.method, "rank_lower": self.rank_lower,
                 "rank_upper": self.rank_upper, "verdict": self.verdict, "rank": self.rank,
-                "rank_method": self.rank_method, "gap": self.gap, "tight": self.tight, "entropy": self.entropy,
+                "rank_method": self.rank_method, "float_rank": self.float_rank, "gap": self.gap, "tight": self.tight,
+                "entropy": self.entropy,
                 "spectrum_method": self.spectrum_method, "seconds": self.seconds, "note": self.note}
 
 
@@ -192,8 +194,9 @@ def validate(net, partitions=("left-right", "odd-even"), *, method="auto", flow_
                                   None if measures is None else measures.gap, _TIGHT[verdict],
                                   None if measures is None else measures.entropy,
                                   "unavailable" if spectrum is None else spectrum.method,
-                                  time.perf_counter() - start, "; ".join(notes), lower, upper, verdict, used))
+                                  time.perf_counter() - start, "; ".join(notes), lower, upper, verdict, used,
+                                  None if measures is None else measures.rank))
     return ValidationReport(rows)
 
 
-__all__ = ["validate", "ValidationRow", "ValidationReport", "rank_upper", "GAP_THRESHOLD", "VERDICTS"]
+__all__ = ["GAP_THRESHOLD", "VERDICTS", "ValidationReport", "ValidationRow", "rank_upper", "validate"]

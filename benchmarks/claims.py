@@ -765,7 +765,7 @@ def certified_rank(tree, M, widths, A, seeds=range(2), max_entries=2 ** 24):
     """Largest rank mod p over draws of weights uniform mod p: ``analysis.exact_rank`` when it exists, else from
     the dense coefficient tensor mod p (at most ``max_entries`` entries, else None)."""
     if hasattr(analysis, "exact_rank"):
-        return max(analysis.exact_rank(builders.convac(tree, M, widths, seed=s), list(A), prime=PRIME, seed=s)
+        return max(analysis.exact_rank(builders.convac(tree, M, widths, seed=s), list(A), prime=PRIME, seed=s).rank
                    for s in seeds)
     if M ** tree.N * max(builders.convacs.resolve_widths(tree, widths).values()) > max_entries:
         return None

@@ -26,7 +26,7 @@ from tn.errors import BuildError, WidthError
 from tn.netsum import terms_of
 from tn.network import read_only
 
-from .init import INITS, calibrate, check_allocation, check_init, random_matrix, rng_for
+from .init import DEFAULT_INIT, INITS, calibrate, check_allocation, check_init, random_matrix, rng_for
 from .modetree import ModeTree
 
 CLASS_LEG = "y"
@@ -80,7 +80,7 @@ def default_names(tree, prefix=()):
     return {v: prefix + (("node", v) if tree.children(v) else ("leaf", v[0])) for v in tree.nodes}
 
 
-def fill_params(spec, init="gaussian", seed=0, dtype=np.float64, given=None):
+def fill_params(spec, init=DEFAULT_INIT, seed=0, dtype=np.float64, given=None):
     """Give every key of ``spec`` an array: from ``given`` (key -> array) or drawn by ``init``.
 
     Keys shared by nodes of different shapes raise :class:`~tn.errors.WidthError`. Drawn Gaussian or

@@ -9,6 +9,7 @@ import numpy as np
 
 from tn.errors import BuildError, TreeError, WidthError
 
+from .init import DEFAULT_INIT
 from .compiler import TreeSpec, compile_tree, default_names, fill_params
 from .modetree import ModeTree, as_node
 
@@ -94,7 +95,7 @@ def convac_spec(tree, M, widths, classes=1, *, share=None, prefix=()) -> TreeSpe
 
 
 def convac(tree=None, M=None, widths=None, classes=1, *, grid=None, window=None, pooling=None, share=None, seed=0,
-           init="gaussian", dtype=np.float64, params=None):
+           init=DEFAULT_INIT, dtype=np.float64, params=None):
     """The ConvAC (tree decomposition) of a mode tree, compiled to a tensor network.
 
     Representation layer of M functions per position (open leg ``i`` of size M), a 1x1 conv per
@@ -194,7 +195,7 @@ def _grid_shape(grid) -> tuple:
     return int(grid[0]), int(grid[1])
 
 
-def shallow_convac(N, M, Z, classes=1, *, seed=0, init="gaussian", dtype=np.float64):
+def shallow_convac(N, M, Z, classes=1, *, seed=0, init=DEFAULT_INIT, dtype=np.float64):
     """The shallow ConvAC: a flat tree with Z components = the CP decomposition of rank <= Z.
 
     Examples
@@ -210,7 +211,7 @@ def shallow_convac(N, M, Z, classes=1, *, seed=0, init="gaussian", dtype=np.floa
 
 
 def deep_convac(N=None, M=None, widths=None, classes=1, *, pooling="contiguous", arity=2, grid=None, window=(2, 2),
-                share=None, seed=0, init="gaussian", dtype=np.float64):
+                share=None, seed=0, init=DEFAULT_INIT, dtype=np.float64):
     """The deep ConvAC over a regular pooling geometry (contiguous = the HT decomposition).
 
     ``pooling`` is ``"contiguous"`` (``ModeTree.balanced(N, arity)``), ``"interleaved"``

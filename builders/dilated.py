@@ -10,6 +10,7 @@ import numpy as np
 from tn import NetworkSum
 from tn.errors import BuildError, TreeError, WidthError
 
+from .init import DEFAULT_INIT
 from .compiler import TreeSpec, compile_tree, default_names, fill_params, get_params
 from .convacs import check_size, resolve_widths
 from .modetree import ModeTree
@@ -80,7 +81,7 @@ def tree_params(params, prefix=()) -> dict:
     return out
 
 
-def dilated_convnet(N, M, widths, dilations=None, classes=1, *, head="convac", seed=0, init="gaussian",
+def dilated_convnet(N, M, widths, dilations=None, classes=1, *, head="convac", seed=0, init=DEFAULT_INIT,
                     dtype=np.float64, params=None):
     """A dilated ConvNet with size-2 filters and multiplicative combination, as a tree tensor network.
 

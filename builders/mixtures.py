@@ -43,6 +43,7 @@ from tn.errors import (
 from tn.netsum import _sum_cost
 from tn.network import read_only
 
+from .init import DEFAULT_INIT
 from .compiler import TreeSpec, compile_tree, fill_params, to_json
 from .convacs import check_size, convac_spec
 from .dilated import check_head, default_dilations, dilated_spec, tree_params
@@ -323,7 +324,7 @@ def _mixed_network(specs, mixture_nodes, swap, meta, max_terms) -> MixedNetwork:
 
 
 def mixed(tree_a, tree_b, M, widths, mixture_nodes=None, swap=None, classes=1, *, widths_b=None, share=None,
-          max_terms=MAX_TERMS, seed=0, init="gaussian", dtype=np.float64) -> MixedNetwork:
+          max_terms=MAX_TERMS, seed=0, init=DEFAULT_INIT, dtype=np.float64) -> MixedNetwork:
     """The mixed decomposition of two ConvACs over ``tree_a`` and ``tree_b`` (theory §6).
 
     Parameters
@@ -369,7 +370,7 @@ def mixed(tree_a, tree_b, M, widths, mixture_nodes=None, swap=None, classes=1, *
 
 
 def mixed_dilated(N, M, widths, dilations_a=None, dilations_b=None, mixture_levels=None, swap=None, classes=1, *,
-                  head="convac", max_terms=MAX_TERMS, seed=0, init="gaussian", dtype=np.float64,
+                  head="convac", max_terms=MAX_TERMS, seed=0, init=DEFAULT_INIT, dtype=np.float64,
                   params=None) -> MixedNetwork:
     """Two interconnected dilated ConvNets (theory §6): after each mixture layer they trade ``swap`` channels.
 

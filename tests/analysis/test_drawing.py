@@ -67,7 +67,7 @@ def test_draw_partition_on_an_image(tmp_path):
     net = builders.deep_convac(grid=(4, 4), M=2, widths=2)
     row = validate(net, ["checkerboard"])[0]
     ax = draw_partition(net, "checkerboard", row, path=tmp_path / "p.png")
-    assert ax.get_title().replace("\n", " ") == ("checkerboard: bound 16, rank 16 (tight); 4 of 4 level-1 windows "
+    assert ax.get_title().replace("\n", " ") == ("checkerboard: bound 16, rank 16 (certified-tight); 4 of 4 level-1 windows "
                                                  "split (red)")
     image = ax.get_images()[0].get_array()
     A = {p for p in range(16) if image.ravel()[p] == 0}

@@ -9,16 +9,30 @@ import string
 
 import numpy as np
 import pytest
+from analysis_nets import balanced, convac, flat, mirror
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from analysis import mincut, validate
-from analysis.ranks import (RANK_METHODS, RankResult, exact_rank, mod_einsum, modular_network, random_prime,
-                            rank_lower_bound, rank_mod, row_basis)
+from analysis.ranks import (
+    RANK_METHODS,
+    RankResult,
+    exact_rank,
+    mod_einsum,
+    modular_network,
+    random_prime,
+    rank_lower_bound,
+    rank_mod,
+    row_basis,
+)
 from analysis.validation import GAP_THRESHOLD
-from analysis_nets import balanced, convac, flat, mirror
 from tn import NetworkSum, TensorNetwork
-from tn.errors import BoundViolationError, PartitionError, RankError, SymbolicTensorError
+from tn.errors import (
+    BoundViolationError,
+    PartitionError,
+    RankError,
+    SymbolicTensorError,
+)
 from tn.testing import random_matrix_trees, random_networks
 
 SMALL_PRIME = 10007  # small enough that a rank can drop mod p, so exactness mod p is really tested
@@ -99,7 +113,7 @@ def test_exact_rank_equals_dense_elimination_on_random_hypergraphs(data, case):
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), case=random_matrix_trees(max_leaves=7, max_width=3))
 def test_exact_rank_on_trees_including_the_class_leg(data, case):
-    net, n, M = case
+    net, _n, _M = case
     net = integer_copy(net, data.draw(st.integers(0, 2**16)))
     A, B = split_output(data.draw, net.output)  # "y" may land on either side, or stay fixed
     result = exact_rank(net, A, B, prime=SMALL_PRIME, weights="own")
@@ -150,6 +164,7 @@ def test_exact_rank_matches_theory_section_4():
 def test_shared_weights_stay_shared():
     """Two tensors holding one array get one draw: T = W x W (rank 1 symmetric), not W x V."""
     W = np.ones((3, 3))
+    W.flags.writeable = False  # read-only arrays are shared, not copied, by add_tensor
     net = TensorNetwork()
     net.add_tensor("P", W, ("a", "k"))
     net.add_tensor("Q", W, ("b", "k"))
@@ -162,7 +177,7 @@ def test_shared_weights_stay_shared():
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), case=random_matrix_trees(max_leaves=8, max_width=3))
 def test_lower_bound_is_below_the_exact_rank(data, case):
-    net, n, M = case
+    net, n, _M = case
     if n < 2:
         return
     A, B = split_output(data.draw, list(range(n)))
@@ -188,7 +203,7 @@ def test_lower_bound_at_n_64_without_any_cut():
 # ---------------------------------------------------------------------- modular linear algebra
 @pytest.mark.parametrize("use_flint", [True, False])
 def test_row_basis_and_rank_against_elimination(monkeypatch, use_flint):
-    import analysis.ranks as ranks
+    from analysis import ranks
     if use_flint:
         pytest.importorskip("flint")
     else:
@@ -260,9 +275,9 @@ def test_rank_deficient_network_is_strict_with_the_right_rank():
 def test_float_ranks_never_give_strict():
     """Gaussian deep ConvAC: float ranks fall short of the bound with gaps near 1; exact certifies tightness."""
     net = convac(balanced(16), M=2, width=lambda node: 4 if len(str(node)) > 40 else 2, seed=1)
-    rows = validate(net, ["random:%d" % s for s in range(6)] + ["odd-even"], rank_method="float")
+    rows = validate(net, [f"random:{s}" for s in range(6)] + ["odd-even"], rank_method="float")
     assert all(r.verdict == "undetermined" and r.tight is None and r.rank_lower is None for r in rows)
-    exact = validate(net, ["random:%d" % s for s in range(6)] + ["odd-even"])
+    exact = validate(net, [f"random:{s}" for s in range(6)] + ["odd-even"])
     assert all(r.verdict == "certified-tight" and r.tight and r.rank == r.rank_upper for r in exact)
     for f, e in zip(rows, exact):
         if f.rank < e.rank_upper and f.gap < GAP_THRESHOLD:

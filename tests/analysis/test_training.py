@@ -63,7 +63,7 @@ def test_learned_linear_patches_and_as_function():
     n, N, P = 1200, 8, 3
     X = rng.standard_normal((n, N, P))
     y = (X[:, 0, 0] * X[:, 7, 1] > 0).astype(int)  # sign of a product of two distant patch features
-    net = builders.deep_convac(N, M=4, widths=4, classes=2, seed=0)
+    net = builders.deep_convac(N, M=4, widths=4, classes=2, seed=0, init="gaussian")  # tuned on this init
     rep = LinearPatches(P, 4, seed=0, scale=0.5)  # log domain: log features X @ A + c
     result = fit(net, X[:900], y[:900], representation=rep, epochs=25, lr=0.03, progress=False)
     assert result.accuracy(X[900:], y[900:]) > 0.85
