@@ -224,8 +224,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with 'A|B' partitions: fix the input legs in neither side (else leftover legs are an error)")
     q.add_argument("--method", default="auto", help="cut method: auto, tree, flow")
     q.add_argument("--flow-func", default=None, help="networkx flow function (e.g. preflow_push, dinitz)")
-    q.add_argument("--validate", action="store_true", help="also compute rank, tightness and entropy")
+    q.add_argument("--validate", action="store_true",
+                   help="also compute the certified rank interval, its verdict, and the float spectrum's entropy")
     q.add_argument("--spectrum-method", default="auto", help="auto, dense or gram")
+    q.add_argument("--rank-method", default="auto",
+                   help="with --validate: auto (exact rank mod p when the cut fits, else a lower bound), exact, "
+                        "lower or float")
+    q.add_argument("--weights", choices=("random", "own"), default="random",
+                   help="with --validate: certify the architecture (random weights mod p) or the network's own "
+                        "integer weights")
     o = p.add_argument_group("output")
     o.add_argument("--format", choices=FORMATS, default="table", help="table (default), json, jsonl or csv")
     o.add_argument("--json", action="store_true", help="same as --format json")
@@ -386,7 +393,8 @@ def run(args) -> tuple:
         with stage(f"{'validating' if args.validate else 'min cut of'} partition {part.name}"):
             if args.validate:
                 result = validate(net, [part], method=args.method, flow_func=args.flow_func,
-                                  spectrum_method=args.spectrum_method)[0]
+                                  spectrum_method=args.spectrum_method, rank_method=args.rank_method,
+                                  weights=args.weights)[0]
                 row = row_from_validation(result.as_dict())
             else:
                 result = mincut(net, part, method=args.method, flow_func=args.flow_func)

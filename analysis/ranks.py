@@ -341,7 +341,7 @@ def _operands(net, legs, p, reduce):
         rows = [k for k, i in enumerate(inds) if i in legs]
         cols = [k for k, i in enumerate(inds) if i not in legs and net.size(i) > 1]  # size 1: no information
         ones = [k for k, i in enumerate(inds) if i not in legs and net.size(i) == 1]
-        data = np.transpose(net.data(name), rows + cols + ones)
+        data = np.transpose(np.asarray(net.data(name)).astype(np.int64), rows + cols + ones)  # project() floats
         matrix = data.reshape(math.prod(data.shape[:len(rows)]), -1)
         if reduce:
             matrix = row_basis(matrix, p)
@@ -518,15 +518,24 @@ def _matmul_mod(x, y, p):
     return mod_einsum("ij,jk->ik", x, y, p, x.shape[1])
 
 
+def _feed(net, features):
+    """A copy of ``net`` with one tensor ``("feature", leg)`` of indices (batch, leg) per fed leg it has.
+
+    ``features`` maps leg -> (rows (batch size, leg size), batch index label).
+    """
+    fed = TensorNetwork()
+    for name in net.tensor_names:
+        fed.add_tensor(name, net.data(name), net.inds(name))
+    for leg, (rows, batch) in features.items():
+        if leg in net.size_dict:
+            fed.add_tensor(("feature", leg), rows, (batch, leg))
+    return fed
+
+
 def _fed(side, features, keys, p):
     """Rows ``U^T L``: the side evaluated on batched features (a batch index shared by all its legs)."""
     batch = ("batch",)
-    fed = TensorNetwork()
-    for name in side.tensor_names:
-        fed.add_tensor(name, side.data(name), side.inds(name))
-    for leg, rows in features.items():
-        if leg in side.size_dict:
-            fed.add_tensor(("feature", leg), rows, (batch, leg))
+    fed = _feed(side, {leg: (rows, batch) for leg, rows in features.items()})
     matrix, _ = _contract_mod(fed, (), (batch, *keys), p, False, batch=(batch,))
     return matrix.reshape(len(next(iter(features.values()))), -1)
 
@@ -569,12 +578,7 @@ def rank_lower_bound(net, partition, B=None, *, k=LOWER_K, prime=None, seed=0, w
             features[leg] = (np.eye(mod.size(leg), dtype=np.int64)[column], batch)
     total = None
     for term in terms_of(mod):
-        fed = TensorNetwork()
-        for name in term.tensor_names:
-            fed.add_tensor(name, term.data(name), term.inds(name))
-        for leg, (rows, batch) in features.items():
-            fed.add_tensor(("feature", leg), rows, (batch, leg))
-        sub, _ = _contract_mod(fed, (), batches, p, False, batch=batches)
+        sub, _ = _contract_mod(_feed(term, features), (), batches, p, False, batch=batches)
         total = sub if total is None else (total + sub) % p
     shape = [len(features[part.A[0]][0]), len(features[part.B[0]][0])]
     rank = rank_mod(total.reshape(shape), p)

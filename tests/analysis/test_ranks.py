@@ -326,3 +326,21 @@ def test_lower_bound_rows_when_the_cut_is_too_large():
 def test_symbolic_network_gets_a_verdict_without_entropies():
     (row,) = validate(convac(balanced(16), M=2, width=2, symbolic=True), ["odd-even"])
     assert row.verdict == "certified-tight" and row.entropy is None and row.spectrum_method == "unavailable"
+
+
+def test_cli_shows_a_verdict_on_every_row_of_the_readme_example(capsys):
+    """README: deep_convac --N 64 --widths 2,2,4,4,8,8 --partition left-right --partition odd-even --validate."""
+    import json
+
+    from analysis.cli import main
+    args = ["deep_convac", "--N", "64", "--M", "2", "--widths", "2,2,4,4,8,8", "--partition", "left-right",
+            "--partition", "odd-even", "--validate", "--json"]
+    assert main(args) in (0, None)
+    lr, oe = json.loads(capsys.readouterr().out)["rows"]
+    assert (lr["verdict"], lr["rank_lower"], lr["rank_upper"], lr["tight"]) == ("certified-tight", 8, 8, True)
+    assert oe["verdict"] == "undetermined" and oe["tight"] is None and 1 <= oe["rank_lower"] <= oe["rank_upper"]
+    assert main([*args[:-1], "--rank-method", "float", "--json"]) in (0, None)
+    lr, _ = json.loads(capsys.readouterr().out)["rows"]
+    assert lr["verdict"] == "undetermined" and lr["rank"] == 8  # a float rank never decides
+    assert main([*args, "--rank-method", "bogus"]) == 2
+    assert "unknown rank method 'bogus'" in capsys.readouterr().err
