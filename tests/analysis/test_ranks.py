@@ -312,7 +312,8 @@ def test_only_an_exact_rank_above_the_bound_raises():
 def test_upper_is_capped_at_the_matrix_size_also_for_sums():
     net = NetworkSum([convac(flat(4), M=2, width=3, seed=1), convac(flat(4), M=2, width=3, seed=2)])
     (row,) = validate(net, [[0]])
-    assert row.bound == 4 and row.rank_upper == 2  # each term's cut is leg 0 (2 + 2), but one leg of size 2: <= 2
+    assert sum(t.bound for t in mincut(net, [0]).terms) == 4  # each term's cut is leg 0: 2 + 2 summed ...
+    assert row.rank_upper == 2 == row.bound                   # ... but one leg of size 2: rank <= 2
     assert row.verdict == "certified-tight" and row.rank == 2
 
 
