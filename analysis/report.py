@@ -4,8 +4,9 @@
 
 - a *header* object: ``{"schema": "tn-mincut/1", "tool": "tn-engine", "version": ..., "network": {...}}``, the
   network described by ``kind`` (TensorNetwork / NetworkSum), ``N`` (input legs), ``M`` (their sizes), ``output``,
-  ``builder``, ``widths``, ``init``, ``seed``, ``tree`` (nested lists of positions) when a builder made it,
-  ``grid`` ([H, W] for a network built on an image, else null), ``source`` (the file, for ``--load``) and ``terms`` for a sum;
+  ``builder``, ``widths``, ``init``, ``seed``, ``tree`` (nested lists of positions) when a builder made it (null
+  beyond 200 levels), ``grid`` ([H, W] for a network built on an image, else null), ``source`` (the file, for
+  ``--load``) and ``terms`` for a sum;
 - one *row* per partition with exactly the keys :data:`ROW_KEYS`, whether or not ``--validate`` was given: ``null``
   where a value was not computed. ``bound`` is an exact integer (JSON integers have no size limit). A ``gap`` with no
   nonzero singular value dropped is infinite: it is written as the string ``"inf"`` (JSON has no Infinity), distinct

@@ -30,6 +30,7 @@ from .init import DEFAULT_INIT, INITS, calibrate, check_allocation, check_init, 
 from .modetree import ModeTree
 
 CLASS_LEG = "y"
+JSON_TREE_DEPTH = 200  # metadata["tree"] is the nested tree up to this depth, None beyond (see tree_of)
 
 
 def hyper(node):
@@ -131,7 +132,8 @@ def compile_tree(spec, metadata) -> TensorNetwork:
     net.set_natural_path(natural_path(tree, spec.head, spec.masks))
     net.metadata.update(metadata)
     net.metadata.update({
-        "tree": to_json(tree.to_nested()),
+        # deep (chain) trees would nest beyond what JSON files hold: tree_of rebuilds them from the widths' nodes
+        "tree": to_json(tree.to_nested()) if tree.depth <= JSON_TREE_DEPTH else None,
         "M": spec.M,
         "classes": spec.classes,
         "widths": [[list(v), spec.width[v]] for v in tree.internal_nodes],
@@ -237,7 +239,11 @@ def tree_of(net) -> ModeTree:
     _require_built(net)
     if isinstance(net, NetworkSum):
         raise BuildError("a NetworkSum has one tree per term: call tree_of(term) for term in net.terms")
-    tree = ModeTree.from_nested(from_json(net.metadata["tree"]))
+    nested = net.metadata["tree"]
+    if nested is None:
+        tree = ModeTree.from_nodes(v for v, _ in net.metadata["widths"])
+    else:
+        tree = ModeTree.from_nested(from_json(nested))
     tree.grid = grid_of(net)
     return tree
 

@@ -149,6 +149,46 @@ class ModeTree:
         return cls(nested)
 
     @classmethod
+    def from_nodes(cls, nodes) -> ModeTree:
+        """The tree whose internal nodes are ``nodes`` (collections of positions; leaves are implied).
+
+        Each node's children are the largest given nodes (or single positions) inside it, so the nodes
+        must be nested (laminar) and the largest must hold every position 0..N-1. No recursion: used to
+        read back trees of any depth.
+
+        Examples
+        --------
+        >>> ModeTree.from_nodes([(0, 1, 2, 3), (0, 1), (2, 3)]) == ModeTree.balanced(4)
+        True
+        >>> ModeTree.from_nodes([(0, 1, 2), (1, 2, 3)])
+        Traceback (most recent call last):
+        ...
+        tn.errors.TreeError: mode tree nodes (0, 1, 2) and (1, 2, 3) overlap without one containing the other
+        """
+        ordered = sorted({as_node(v) for v in nodes}, key=len)
+        if not ordered:
+            raise TreeError("mode tree from nodes: no internal nodes given")
+        top = {}  # position -> (node label, nested subtree) of the largest node holding it so far
+        for v in ordered:
+            kids = {}
+            for p in v:
+                label, sub = top.get(p, ((p,), p))
+                kids[label] = sub
+            if sum(map(len, kids)) != len(v):  # the disjoint tops meeting v cover more than v
+                other = next(k for k in kids if not set(k) <= set(v))
+                raise TreeError(f"mode tree nodes {other} and {v} overlap without one containing the other")
+            if len(kids) < 2:
+                raise TreeError(f"mode tree node {v} has fewer than 2 children among the given nodes")
+            subtree = tuple(kids[k] for k in sorted(kids))
+            for p in v:
+                top[p] = (v, subtree)
+        root = ordered[-1]
+        missing = [p for p in top if top[p][0] != root]
+        if missing:
+            raise TreeError(f"mode tree nodes: the largest node {root} does not contain positions {missing[:12]}")
+        return cls(top[root[0]][1])
+
+    @classmethod
     def balanced(cls, N, arity=2) -> ModeTree:
         """Contiguous pooling windows of size ``arity`` at every level; N must be a power of ``arity``."""
         items = _positions(N, arity, "balanced")
