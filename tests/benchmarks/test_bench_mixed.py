@@ -1,17 +1,11 @@
 """benchmarks/mixed.py --quick: the paper's Corollary 8 numbers at N = 16, and its schedules and partitions."""
 
-import importlib.util
 import json
-from pathlib import Path
-
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
+from bench_helpers import load as load_script
 
 
 def load():
-    spec = importlib.util.spec_from_file_location("bench_mixed", BENCH / "mixed.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("mixed")
 
 
 def test_schedules_and_partitions():

@@ -1,19 +1,9 @@
 """Smoke test of the benchmark scripts: tiny configurations, results written to a tmp dir, numeric checks pass."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
-
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
-
-
-def load(name):
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from bench_helpers import load
 
 
 def test_forward_smoke(tmp_path):

@@ -1,16 +1,11 @@
 """Smoke test of benchmarks/certify.py: tiny sizes, results in a tmp dir, the numbers it reports hold."""
 
-import importlib.util
 import json
-from pathlib import Path
-
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "certify.py"
+from bench_helpers import load
 
 
 def test_certify_quick(tmp_path):
-    spec = importlib.util.spec_from_file_location("bench_certify", BENCH)
-    certify = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(certify)
+    certify = load("certify")
     verdicts, exact_rows, inits = certify.main(quick=True, out_dir=tmp_path, verbose=False, plots=False)
     for row in verdicts:  # every row has a verdict; tree networks with random weights attain their bounds
         assert row["certified-tight"] + row["strict"] + row["undetermined"] == row["rows"]

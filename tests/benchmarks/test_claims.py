@@ -2,23 +2,17 @@
 
 import importlib.util
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-import analysis
 import builders
 from builders import ModeTree
-
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "claims.py"
+from bench_helpers import load
 
 
 def _load():
-    spec = importlib.util.spec_from_file_location("claims_script", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load("claims")
 
 
 claims = _load()

@@ -2,20 +2,11 @@
 
 import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 
 import builders
-
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
-
-
-def load(name):
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from bench_helpers import load
 
 
 dynamics, isometry = load("dynamics"), load("isometry")

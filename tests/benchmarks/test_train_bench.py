@@ -1,18 +1,12 @@
 """Smoke test of benchmarks/train.py: a tiny configuration, results written to a tmp dir."""
 
-import importlib.util
-from pathlib import Path
 
 import pytest
-
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
+from bench_helpers import load as load_script
 
 
 def load():
-    spec = importlib.util.spec_from_file_location("bench_train", BENCH / "train.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("train")
 
 
 def test_train_smoke(tmp_path):
