@@ -263,7 +263,8 @@ def build_network(args):
         raise UsageError(f"builder {args.builder!r} does not take {', '.join(refused)}; it takes "
                          f"{' '.join(f.flag for f in takes)}")
     values = {}
-    N = int(given[BUILDER_FLAGS[0]]) if BUILDER_FLAGS[0] in given else 16
+    n_flag = next(f for f in BUILDER_FLAGS if f.flag == "--N")  # --N also sizes a --tree, taken or not
+    N = int(given.get(n_flag, n_flag.default))
     on_grid = any(f.flag == "--grid" for f in given)
     for f in takes:
         param = next((p for p in f.params if p in params), None)
