@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tn import NetworkSum
-from tn.errors import BoundViolationError, StructureError
+from tn.errors import BoundViolationError, PartitionError, StructureError
 from tn.registry import Registry
 
 from .cutgraph import CutProblem, cut_graph, product
@@ -261,7 +261,18 @@ def mincut_batch(net, partitions, legs=None) -> np.ndarray:
     return np.array([mincut(net, list(cols[row]), list(cols[~row]), method="flow").log2_bound for row in inside])
 
 
+def resolve_cut(net, part, cut=None) -> tuple:
+    """``(cut, per-term cuts)`` of partition ``part``: ``cut`` reused when given (it must be this partition's, a
+    :class:`~tn.errors.PartitionError` otherwise), else solved; the per-term cuts are ``(cut,)`` for one network."""
+    if cut is None:
+        cut = mincut(net, part)
+    elif (set(cut.A), set(cut.B)) != (set(part.A), set(part.B)):
+        raise PartitionError(f"the cut given is for A={list(cut.A)!r}, not for partition {part.name!r}")
+    return cut, (cut.terms or (cut,))
+
+
 __all__ = [
+    "resolve_cut",
     "CUT_METHODS",
     "FLOW_FUNCS",
     "MinCutResult",

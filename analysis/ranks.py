@@ -54,11 +54,11 @@ import opt_einsum
 
 from tn import NetworkSum, TensorNetwork
 from tn.contraction import equation, find_path, symbols_for
-from tn.errors import PartitionError, RankError, SymbolicTensorError
+from tn.errors import RankError, SymbolicTensorError
 from tn.netsum import terms_of
 from tn.registry import Registry
 
-from .bounds import mincut
+from .bounds import resolve_cut
 from .partitions import make_partition
 from .spectrum import _split, project
 
@@ -427,14 +427,6 @@ def _fixed_values(net, part):
     return {leg: 0 for leg in net.output if leg not in chosen}
 
 
-def _cuts(net, part, cut):
-    if cut is None:
-        cut = mincut(net, part)
-    elif (set(cut.A), set(cut.B)) != (set(part.A), set(part.B)):
-        raise PartitionError(f"the cut given is for A={list(cut.A)!r}, not for partition {part.name!r}")
-    return cut, (cut.terms or (cut,))
-
-
 def exact_rank(net, partition, B=None, *, prime=None, seed=0, weights="random", cut=None,
                max_dim=EXACT_MAX_DIM) -> RankResult:
     """The rank of the matricization [T]_{A,B} over GF(p), computed along a min cut (module docstring).
@@ -476,7 +468,7 @@ def exact_rank(net, partition, B=None, *, prime=None, seed=0, weights="random", 
     start = time.perf_counter()
     part = make_partition(net, partition, B)
     p = _check_prime(prime, seed)
-    cut, cuts = _cuts(net, part, cut)
+    cut, cuts = resolve_cut(net, part, cut)
     mod = project(modular_network(net, p, weights, seed), _fixed_values(net, part))
     terms = terms_of(mod)
     splits = [_split(t, part, c) for t, c in zip(terms, cuts)]

@@ -53,7 +53,7 @@ from tn.errors import (
 from tn.netsum import terms_of
 from tn.registry import Registry
 
-from .bounds import mincut
+from .bounds import resolve_cut
 from .partitions import make_partition
 
 DENSE_MAX_ENTRIES = 2**22
@@ -266,9 +266,7 @@ def _gram(net, part, cut, *, gram_max_dim, entries, optimize, memory_limit) -> S
     ``cut`` (of the unprojected network, its ``terms`` for a sum) is reused when given, else solved here.
     """
     terms = terms_of(net)
-    if cut is not None and (set(cut.A), set(cut.B)) != (set(part.A), set(part.B)):
-        raise PartitionError(f"the cut given is for A={list(cut.A)!r}, not for partition {part.name!r}")
-    cuts = (cut.terms or (cut,)) if cut is not None else [mincut(t, part) for t in terms]
+    _, cuts = resolve_cut(net, part, cut)
     splits = [_split(t, part, c) for t, c in zip(terms, cuts)]
     dims = [math.prod(t.size(k) for k in cut_legs) for t, (_, _, cut_legs) in zip(terms, splits)]
     cut_legs = tuple(k for _, _, legs in splits for k in legs)
