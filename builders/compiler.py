@@ -26,7 +26,7 @@ from tn.errors import BuildError, WidthError
 from tn.netsum import terms_of
 from tn.network import read_only
 
-from .init import DEFAULT_INIT, INITS, calibrate, check_allocation, check_init, random_matrix, rng_for
+from .init import DEFAULT_INIT, INITS, calibrate, check_init, random_matrices, rng_for
 from .modetree import ModeTree
 
 CLASS_LEG = "y"
@@ -96,19 +96,17 @@ def fill_params(spec, init=DEFAULT_INIT, seed=0, dtype=np.float64, given=None):
             raise WidthError(f"weight {key!r} is shared by nodes {owner[key]} (shape {spec.shape(owner[key])}) "
                              f"and {v} (shape {shape}): shared weights need equal widths")
         owner.setdefault(key, v)
-    if given is None:
-        check_allocation([spec.shape(v) for v in owner.values()], dtype, "building the network")
-    for key, v in owner.items():
-        if given is not None:
+    if given is not None:
+        for key, v in owner.items():
             if key not in given:
                 raise BuildError(f"no weight given for {key!r} (node {v}); given keys: {sorted(map(repr, given))}")
             array = np.asarray(given[key])
             if array.shape != spec.shape(v):
                 raise WidthError(f"weight {key!r} has shape {array.shape}, node {v} needs {spec.shape(v)}")
             spec.params[key] = read_only(array)
-        else:
-            spec.params[key] = random_matrix(spec.shape(v), init, rng, dtype)
-    if given is None:
+    else:
+        drawn = random_matrices([spec.shape(v) for v in owner.values()], init, rng, dtype)
+        spec.params.update(zip(owner, drawn))
         if INITS.info(init)["calibrate"]:
             calibrate(spec.tree, spec.M, spec.params, spec.keys, rng)
         for key, array in spec.params.items():  # frozen once: the network keeps them without a copy
