@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tn import NetworkSum, TensorNetwork
-from tn.contraction import ssa_to_linear
 from tn.errors import BuildError, WidthError
+from tn.gcpause import gc_paused
 from tn.netsum import terms_of
 from tn.network import read_only
 
@@ -57,10 +57,10 @@ class TreeSpec:
     masks: dict = field(default_factory=dict)   # internal node -> (tensor name, channel vector on its pooling)
 
     def in_size(self, node):
-        return self.width[node] if self.tree.children(node) else self.M
+        return self.width[node] if self.tree._children[node] else self.M  # the dicts: called per node, N log N labels
 
     def out_size(self, node):
-        parent = self.tree.parent(node)
+        parent = self.tree._parent[node]
         return self.classes if parent is None else self.width[parent]
 
     def shape(self, node):
@@ -81,6 +81,7 @@ def default_names(tree, prefix=()):
     return {v: prefix + (("node", v) if tree.children(v) else ("leaf", v[0])) for v in tree.nodes}
 
 
+@gc_paused
 def fill_params(spec, init=DEFAULT_INIT, seed=0, dtype=np.float64, given=None):
     """Give every key of ``spec`` an array: from ``given`` (key -> array) or drawn by ``init``.
 
@@ -109,11 +110,12 @@ def fill_params(spec, init=DEFAULT_INIT, seed=0, dtype=np.float64, given=None):
         spec.params.update(zip(owner, drawn))
         if INITS.info(init)["calibrate"]:
             calibrate(spec.tree, spec.M, spec.params, spec.keys, rng)
-        for key, array in spec.params.items():  # frozen once: the network keeps them without a copy
-            spec.params[key] = read_only(array, fresh=True)
+        for array in spec.params.values():  # drawn here (views of blocks nobody else holds): frozen, never copied
+            array.flags.writeable = False
     return spec
 
 
+@gc_paused
 def compile_tree(spec, metadata) -> TensorNetwork:
     """Build the :class:`tn.TensorNetwork` of a filled :class:`TreeSpec`; ``metadata`` is merged in."""
     tree = spec.tree
@@ -135,9 +137,19 @@ def compile_tree(spec, metadata) -> TensorNetwork:
         "M": spec.M,
         "classes": spec.classes,
         "widths": [[list(v), spec.width[v]] for v in tree.internal_nodes],
-        "params": [[to_json(spec.names[v]), to_json(spec.keys[v])] for v in spec.tensor_nodes],
+        "params": _params_json(spec),
     })
     return net
+
+
+def _params_json(spec) -> list:
+    """``[[name, key], ...]`` in tensor order, JSON-ready; a key that is its tensor's name is converted once."""
+    out = []
+    for v in spec.tensor_nodes:
+        name, key = spec.names[v], spec.keys[v]
+        name_json = to_json(name)
+        out.append([name_json, name_json if key is name else to_json(key)])
+    return out
 
 
 def natural_path(tree, head=True, masked=()):
@@ -145,38 +157,75 @@ def natural_path(tree, head=True, masked=()):
 
     ``head=False``: the root has no W^v (its children's product is the output). A node in
     ``masked`` has a mask vector just before W^v in the tensor order, applied to the product first.
+
+    Written in linear format directly, in linear time (no SSA conversion: 2^17 tensors at N = 65536). In
+    postorder the live operands when node v is contracted are: the live tensors before v's block (leaf
+    children of its ancestors, untouched since they were scanned), v's own leaf children, mask and W^v,
+    the tensors after W^v, then the results of finished subtrees, a stack whose top holds v's internal
+    children in order.
     """
+    children = tree._children
     order = []
     for v in tree.nodes if head else tree.nodes[:-1]:
         order += [("mask", v), v] if v in masked else [v]
-    position = {v: k for k, v in enumerate(order)}
-    result = {}  # node -> SSA id holding its subtree contracted up to its outgoing matrix
-    ssa, next_id = [], len(position)
-    for v in tree.nodes:
-        kids = tree.children(v)
-        if not kids:
-            result[v] = position[v]
-            continue
-        acc = result.pop(kids[0])
-        for c in kids[1:] + tuple(t for t in (("mask", v), v) if t in position):
-            ssa.append((acc, result.pop(c) if c in kids else position[c]))
-            acc, next_id = next_id, next_id + 1
-        result[v] = acc
-    return ssa_to_linear(ssa, len(position))
+    n, path = len(order), []
+    before, scanned = {}, 0   # tensor -> live tensors before it when scanned; live tensors scanned so far
+    stack = []                 # finished subtrees awaiting their parent (tagged by node), oldest first
+
+    def contract(v, untouched):
+        nonlocal scanned
+        kids = children[v]
+        own = [t for t in (("mask", v), v) if t in before]  # v's tensors (none at a headless root)
+        region = [c for c in kids if not children[c]] + own  # lists of a few: membership by identity first
+        first = before[region[0]] if region else scanned     # live tensors before v's region
+        tail = len(stack) - (len(kids) - len(region) + len(own))  # v's internal kids are the top entries
+
+        def where(op):
+            return first + region.index(op) if op in region else scanned + untouched + stack.index(op, tail)
+
+        acc = kids[0]
+        for c in kids[1:] + tuple(own):
+            path.append(tuple(sorted((where(acc), where(c)))))
+            for op in (acc, c):
+                if op in region:
+                    region.remove(op)
+                    scanned -= 1
+                else:
+                    stack.remove(op)  # one of the top few entries
+            acc = ("step", len(path))
+            stack.append(acc)
+        stack[-1] = v
+
+    for k, t in enumerate(order):
+        before[t], scanned = scanned, scanned + 1
+        if t[0] != "mask" and children[t]:
+            contract(t, n - k - 1)
+    if not head:
+        contract(tree.root, 0)
+    return path
 
 
 # ---------------------------------------------------------------------- reading networks back
 def _flat(x, kinds) -> bool:
     """No element of ``x`` is a ``kinds`` sequence (checked per distinct type: node labels are long)."""
-    return not any(issubclass(t, kinds) for t in set(map(type, x)))
+    types = set(map(type, x))
+    return types <= _SCALARS or not any(issubclass(t, kinds) for t in types)
+
+
+_SCALARS = {int, str}  # the element types of node labels and names: no subclass test needed
 
 
 def _map_nested(x, kinds, make):
-    """Rebuild nested ``kinds`` sequences bottom-up with ``make``, by an explicit stack (trees may be N deep)."""
+    """Rebuild nested ``kinds`` sequences bottom-up with ``make``, by an explicit stack (trees may be N deep).
+
+    Labels two levels deep (tensor names like ``("node", (0, 1))``: one per tensor) take a direct route.
+    """
     if not isinstance(x, kinds):
         return x
     if _flat(x, kinds):  # node labels: one C-level copy
         return make(x)
+    if all(not isinstance(e, kinds) or _flat(e, kinds) for e in x):
+        return make([make(e) if isinstance(e, kinds) else e for e in x])
     stack = [(iter(x), [])]
     while True:
         items, out = stack[-1]

@@ -90,8 +90,9 @@ def convac_spec(tree, M, widths, classes=1, *, share=None, prefix=()) -> TreeSpe
     tree = as_tree(tree)
     M = check_size(M, "M")
     classes = check_size(classes, "classes")
-    return TreeSpec(tree, M, classes, resolve_widths(tree, widths), share_keys(tree, share, prefix),
-                    default_names(tree, prefix))
+    names = default_names(tree, prefix)
+    keys = names if share is None else share_keys(tree, share, prefix)  # unshared: each key is its name
+    return TreeSpec(tree, M, classes, resolve_widths(tree, widths), keys, names)
 
 
 def convac(tree=None, M=None, widths=None, classes=1, *, grid=None, window=None, pooling=None, share=None, seed=0,

@@ -134,32 +134,45 @@ def calibrate(tree, M, weights, keys, rng):
 
     ``keys[node]`` names the array on the edge from ``node`` to its parent. Arrays shared by several
     nodes (weight sharing) get one scalar from all of them; sharing never spans levels. Nodes of a
-    level with equal arity and shapes are probed together (one batched product per group), so the
-    work is a few numpy calls per level and group, not per node.
+    level with equal arity and shapes are probed together: one gather of their children's outputs, one
+    batched product and one scaling per group, so the Python work per node is a few dict lookups.
     """
-    probe = rng.standard_normal((PROBE_BATCH, tree.N, M))
+    probe = rng.standard_normal((PROBE_BATCH, tree.N, M)).transpose(1, 0, 2)  # (positions, batch, M)
     probe /= np.linalg.norm(probe, axis=2, keepdims=True)
-    out = {}
+    blocks, where = [], {}  # outputs of probed nodes: blocks[b][row] is node v's (batch, n_out), where[v] = (b, row)
+    children = tree._children
     for nodes in tree.by_level():
-        nodes = [v for v in nodes if v in keys]  # a headless root has no weight
-        groups, kids = {}, {v: tree.children(v) for v in nodes}
+        groups = {}
         for v in nodes:
-            groups.setdefault((len(kids[v]), weights[keys[v]].shape), []).append(v)
-        log_means, values = {}, {}
+            if v in keys:  # a headless root has no weight
+                groups.setdefault((len(children[v]), weights[keys[v]].shape), []).append(v)
+        ids, results, means = {}, [], []  # key -> its number in this level; per group (members, outputs, key numbers)
         for (arity, _), members in groups.items():
             if arity == 0:
-                pooled = probe[:, [v[0] for v in members], :].transpose(1, 0, 2)
+                pooled = probe[[v[0] for v in members]]
             else:
-                pooled = np.prod(np.stack([[out.pop(c) for c in kids[v]] for v in members]), axis=1)
-            w = np.stack([weights[keys[v]] for v in members])
-            x = np.matmul(pooled, w)  # (nodes, batch, n_out)
-            means = np.log(np.abs(x) + np.finfo(float).tiny).mean(axis=(1, 2))
-            for v, xv, m in zip(members, x, means.tolist()):
-                values[v] = xv
-                log_means.setdefault(keys[v], []).append(m)
+                pooled = np.prod(_gather(blocks, where, [children[v] for v in members]), axis=1)
+            x = np.matmul(pooled, np.stack([weights[keys[v]] for v in members]))  # (nodes, batch, n_out)
+            means.append(np.log(np.abs(x) + np.finfo(float).tiny).mean(axis=(1, 2)))
+            results.append((members, x, np.array([ids.setdefault(keys[v], len(ids)) for v in members])))
+        if not results:  # the level of a headless root
+            continue
         # members of one key have equal shapes: the mean over all their entries is the mean of their means
-        scales = {key: math.exp(-math.fsum(ms) / len(ms)) for key, ms in log_means.items()}
-        for key, scale in scales.items():
+        numbers = np.concatenate([r[2] for r in results])
+        scales = np.exp(-np.bincount(numbers, np.concatenate(means)) / np.bincount(numbers))
+        for key, scale in zip(ids, scales.tolist()):
             weights[key] *= scale
-        for v in nodes:
-            out[v] = values[v] * scales[keys[v]]
+        for members, x, numbers in results:
+            x *= scales[numbers][:, None, None]
+            b = len(blocks)
+            blocks.append(x)
+            where.update((v, (b, row)) for row, v in enumerate(members))
+
+
+def _gather(blocks, where, kids):
+    """(nodes, arity, batch, n) array of the children's probe outputs; one fancy index when they share a block."""
+    spots = [[where[c] for c in ks] for ks in kids]
+    first = spots[0][0][0]
+    if all(b == first for row in spots for b, _ in row):
+        return blocks[first][np.array([[r for _, r in row] for row in spots])]
+    return np.stack([[blocks[b][r] for b, r in row] for row in spots])

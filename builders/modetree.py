@@ -13,6 +13,7 @@ from itertools import chain, combinations
 from numbers import Integral
 
 from tn.errors import TreeError
+from tn.gcpause import gc_paused
 
 
 def _is_int(x) -> bool:
@@ -58,6 +59,7 @@ class ModeTree:
     True
     """
 
+    @gc_paused
     def __init__(self, nested):
         self._children: dict = {}
         self._parent: dict = {}

@@ -264,7 +264,7 @@ class TensorNetwork:
             elif known != dim:
                 raise IndexSizeError(f"index {ind!r} has size {known} on tensor(s) "
                                      f"{self._where[ind]!r} but size {dim} on tensor {name!r}")
-        self._inds[name], self._shapes[name], self._data[name] = inds, tuple(int(d) for d in shape), array
+        self._inds[name], self._shapes[name], self._data[name] = inds, tuple(map(int, shape)), array
         sizes.update(new)
         for ind in inds:
             self._where.setdefault(ind, []).append(name)
@@ -673,7 +673,7 @@ def _labels(inds, what) -> tuple:
                              f"(write ({inds!r},) for one index)")
     inds = tuple(inds)
     try:
-        set(inds)  # hashes each label once
+        hash(inds)  # hashes each label once
     except TypeError:
         bad = next(i for i in inds if not _hashable(i))
         raise StructureError(f"{what}: index label {bad!r} is not hashable (use a tuple, not a list)") from None
@@ -697,7 +697,8 @@ def check_label(label, kind, what):
         hash(label)
     except TypeError:
         raise StructureError(f"{what}: {kind} {label!r} is not hashable (use a tuple, not a list)") from None
-    if type(label) is str or type(label) is int:
+    kind_ = type(label)
+    if kind_ is str or kind_ is int or (kind_ is tuple and set(map(type, label)) <= _PLAIN_TYPES):
         return
     stack = [label]
     while stack:
