@@ -258,37 +258,233 @@ def _dense(net, part, cut, *, optimize, memory_limit, entries, **_) -> Spectrum:
     del T  # when the reshape had to copy, only the copy lives on into the SVD (peak: dense_svd_bytes)
     return Spectrum(np.linalg.svd(matrix, compute_uv=False), "dense", matrix.shape)
 
-
 @SPECTRUM_METHODS.register("gram")
 def _gram(net, part, cut, *, gram_max_dim, entries, optimize, memory_limit) -> Spectrum:
     """Split every term along its own min cut; a sum's cut space is the direct sum of its terms'.
 
     ``cut`` (of the unprojected network, its ``terms`` for a sum) is reused when given, else solved here.
+    The route's peak (:func:`gram_bytes`) is checked against the memory limit before anything large exists.
     """
+    plan = _gram_plan(net, part, cut, optimize, gram_max_dim, entries)
+    memory.check_bytes(plan.nbytes, memory_limit, "gram Schmidt spectrum",
+                       f"its peak is {memory.human_size(plan.nbytes)} (cut dimension D = {plan.dim:,}: the sides' "
+                       f"compressed factors and their QR workspace, then the SVD of a "
+                       f"{plan.sides[0].rows:,} x {plan.sides[1].rows:,} matrix)",
+                       ways_out="a partition with a smaller min cut, a network with smaller bonds, or method='dense' "
+                                "when the tensor is small")
+    sides = [[split[0] for split in plan.splits], [split[1] for split in plan.splits]]
+    f_a, log_a = _factor(plan.sides[0], sides[0], plan.keys, part.A, optimize, memory_limit)
+    f_b, log_b = _factor(plan.sides[1], sides[1], plan.keys, part.B, optimize, memory_limit)
+    values = np.linalg.svd(f_a @ f_b.T, compute_uv=False) if f_a.size and f_b.size else np.zeros(0)
+    values, log2_scale = _rescaled(values, (log_a + log_b) / math.log(2))
+    # the matricization has at most min(dim A, dim B) singular values: pad with zeros up to that, no further
+    count = min(plan.dim, math.prod(net.size(i) for i in part.A), math.prod(net.size(i) for i in part.B))
+    values = np.concatenate([values, np.zeros(max(count - len(values), 0))])[:count]
+    return Spectrum(values, "gram", (plan.dim, plan.dim), plan.cut_legs, log2_scale=log2_scale)
+
+
+@dataclass(frozen=True)
+class _SidePlan:
+    """How one side becomes its factor F (L^H L = F^H F), decided before anything is allocated.
+
+    ``route``: ``"qr"`` (:func:`_r_factor` along ``path`` over ``leaves``: (tensor, axis order with the input
+    legs first, their row count, kept indices) each), ``"gram"`` (one Gram matrix, input legs shared) or
+    ``"stacked"`` (the block Gram matrix of a sum's terms); ``rows``: F has at most that many rows;
+    ``peak``: bytes allocated while F is formed.
+    """
+
+    route: str
+    rows: int
+    peak: int
+    leaves: tuple = ()
+    path: tuple = ()
+    keys: tuple = ()
+
+
+@dataclass(frozen=True)
+class _GramPlan:
+    """The gram route of one request: every term's split (L_A, L_B, cut legs), the cut labels ``("cut", k)`` per
+    term, both sides' :class:`_SidePlan`, the cut dimension D and the peak bytes of the whole route."""
+
+    splits: list
+    keys: list
+    cut_legs: tuple
+    dim: int
+    sides: tuple
+    nbytes: int
+
+
+def gram_bytes(net, part, cut=None, optimize="auto") -> int:
+    """Peak bytes of the gram route on ``net`` (as :func:`project` leaves it) for partition ``part``.
+
+    What the memory guard checks before the route allocates: the larger of each side's peak (its compressed
+    factors, a step's result and QR workspace, or its Gram matrix and eigendecomposition), side A's factor
+    held while B's is formed, and both factors with the SVD of their product (:func:`dense_svd_bytes`).
+    The network's own arrays are not counted.
+    """
+    return _gram_plan(net, part, cut, optimize).nbytes
+
+
+def _gram_plan(net, part, cut, optimize, gram_max_dim=None, entries=None) -> _GramPlan:
+    """The :class:`_GramPlan`; a cut dimension above ``gram_max_dim`` is a :class:`SpectrumError` before any planning."""
     terms = terms_of(net)
     _, cuts = resolve_cut(net, part, cut)
     splits = [_split(t, part, c) for t, c in zip(terms, cuts)]
-    dims = [math.prod(t.size(k) for k in cut_legs) for t, (_, _, cut_legs) in zip(terms, splits)]
+    dim = sum(math.prod(t.size(k) for k in legs) for t, (_, _, legs) in zip(terms, splits))
     cut_legs = tuple(k for _, _, legs in splits for k in legs)
-    if sum(dims) > gram_max_dim:
+    if gram_max_dim is not None and dim > gram_max_dim:
         raise SpectrumError(
             f"no exact Schmidt spectrum for partition {part.name!r}: the dense tensor has {_entries(entries)} "
-            f"entries and the smallest cut has dimension {_entries(sum(dims))} (cut {_preview(cut_legs)}), "
+            f"entries and the smallest cut has dimension {_entries(dim)} (cut {_preview(cut_legs)}), "
             f"above the gram limit {gram_max_dim} (pass gram_max_dim=... if the machine has room)")
     keys = [[("cut", k) for k in legs] for _, _, legs in splits]
-    if len(terms) == 1:
-        f_a, log_a = _factor(splits[0][0], keys[0], part.A, optimize, memory_limit)
-        f_b, log_b = _factor(splits[0][1], keys[0], part.B, optimize, memory_limit)
-    else:
-        f_a, log_a = _stacked_factor([s[0] for s in splits], keys, part.A, optimize, memory_limit)
-        f_b, log_b = _stacked_factor([s[1] for s in splits], keys, part.B, optimize, memory_limit)
-    values = np.linalg.svd(f_a @ f_b.T, compute_uv=False) if f_a.size and f_b.size else np.zeros(0)
-    values, log2_scale = _rescaled(values, (log_a + log_b) / math.log(2))
-    dim = sum(dims)
-    # the matricization has at most min(dim A, dim B) singular values: pad with zeros up to that, no further
-    count = min(dim, math.prod(net.size(i) for i in part.A), math.prod(net.size(i) for i in part.B))
-    values = np.concatenate([values, np.zeros(max(count - len(values), 0))])[:count]
-    return Spectrum(values, "gram", (dim, dim), cut_legs, log2_scale=log2_scale)
+    dtype = np.result_type(np.float64, *(t.dtype for t in terms))
+    sides = tuple(_side_plan([split[j] for split in splits], keys, legs, optimize, dtype)
+                  for j, legs in ((0, part.A), (1, part.B)))
+    f_a, f_b = (side.rows * dim * dtype.itemsize for side in sides)
+    nbytes = max(sides[0].peak, f_a + sides[1].peak,
+                 f_a + f_b + dense_svd_bytes(sides[0].rows, sides[1].rows, dtype))
+    return _GramPlan(splits, keys, cut_legs, dim, sides, nbytes)
+
+
+def _side_plan(sides, keys, legs, optimize, dtype) -> _SidePlan:
+    """The :class:`_SidePlan` of one side: its network per term (``sides``) and cut labels per term (``keys``)."""
+    if len(sides) > 1:
+        dims = [math.prod(side.size(k) for k in key) for side, key in zip(sides, keys)]
+        dim, peak = sum(dims), _square_root_bytes(sum(dims), dtype)
+        for s in range(len(sides)):
+            for t in range(s, len(sides)):  # one block at a time is contracted into the D x D matrix
+                pair = _gram_cost(sides[s], keys[s], legs, optimize, dtype, sides[t], keys[t])
+                peak = max(peak, (dim * dim + max(pair, 2 * dims[s] * dims[t])) * dtype.itemsize)
+        return _SidePlan("stacked", dim, peak)
+    side, keys = sides[0], keys[0]
+    index_map = side.index_map  # once: the property copies the whole map
+    if any(len(index_map.get(k, ())) > 1 for k in legs):
+        dim = math.prod(side.size(k) for k in keys)
+        return _SidePlan("gram", dim, max(_gram_cost(side, keys, legs, optimize, dtype) * dtype.itemsize,
+                                          _square_root_bytes(dim, dtype)))
+    return _r_plan(side, keys, legs, dtype)
+
+
+def _factor(plan, sides, keys, legs, optimize, memory_limit):
+    """``(F, log scale)`` with L^H L = F^H F for the side's matricization L (rows: ``legs``, columns: the cut).
+
+    Preferred route, :func:`_r_factor`: QR-compressed contraction, accurate to ~eps * s_1. Fallback when
+    an input leg is shared by several tensors: the Gram matrix and its square root (~sqrt(eps) * s_1);
+    a sum's terms: the block Gram matrix (:func:`_stacked_factor`).
+    """
+    if plan.route == "qr":
+        return _r_factor(sides[0], plan)
+    if plan.route == "stacked":
+        return _stacked_factor(sides, keys, legs, optimize, memory_limit)
+    gram, log_bra, _ = _gram_matrix(sides[0], keys[0], legs, optimize, memory_limit)
+    return _square_root(gram.reshape(plan.rows, plan.rows)).conj().T, log_bra
+
+
+def _r_plan(side, keys, legs, dtype) -> _SidePlan:
+    """The ``"qr"`` plan of one side: each tensor's layout, the path, F's rows and the peak bytes of
+    :func:`_r_factor`, replayed on sizes alone.
+
+    Alive at any moment: the R factors of the tensors not yet absorbed and of the step results, plus the
+    step's einsum result, or, once its operands are dropped, that result's compression (:func:`_compress_bytes`).
+    """
+    # size-1 indices change no matrix: dropping them keeps every operand below numpy's 64 axes
+    legs, keys = set(legs), tuple(k for k in keys if side.size(k) > 1)
+    size = side.size
+    leaves, live, rows, total, peak = [], [], [], 0, 0  # live: elements of each operand's R; rows: its rows
+    for name in side.tensor_names:
+        inds = side.inds(name)
+        row_axes = [p for p, i in enumerate(inds) if i in legs]
+        col_axes = [p for p, i in enumerate(inds) if i not in legs and size(i) > 1]
+        unit_axes = [p for p, i in enumerate(inds) if i not in legs and size(i) == 1]  # last, then dropped
+        kept = tuple(inds[p] for p in col_axes)
+        m, n = math.prod(size(inds[p]) for p in row_axes), math.prod(size(i) for i in kept)
+        peak = max(peak, total * dtype.itemsize + _compress_bytes(m, n, dtype))  # an owned copy, compressed
+        leaves.append((name, tuple(row_axes + col_axes + unit_axes), m, kept))
+        rows.append(min(m, n))
+        live.append(min(m, n) * n)
+        total += live[-1]
+    inputs = [kept for *_, kept in leaves]
+    path = tuple(find_path(inputs, keys, side.size_dict, "hyper-greedy")) if len(inputs) > 1 else ()
+    for ids, _, kept in replay(inputs, keys, path):
+        m, n = math.prod(rows[k] for k in ids), math.prod(size(i) for i in kept)
+        taken = sum(live[k] for k in ids)
+        peak = max(peak, (total + m * n) * dtype.itemsize,
+                   (total - taken) * dtype.itemsize + _compress_bytes(m, n, dtype))
+        rows.append(min(m, n))
+        live.append(min(m, n) * n)
+        total += live[-1] - taken
+    # the last R, and its copy with the axes in cut order
+    return _SidePlan("qr", rows[-1], max(peak, 2 * live[-1] * dtype.itemsize), tuple(leaves), path, keys)
+
+
+def _r_factor(side, plan):
+    """R factor of the side's matricization L = Q R, without ever forming L or its Gram matrix.
+
+    Each tensor starts as the R of its own matricization (its input legs as rows). Contracting two
+    operands then keeps both row spaces as (rho_1, rho_2) and compresses them at once by a QR of the
+    (rho_1 rho_2, kept indices) matrix: Q factors are isometries on the input legs, so only R is carried.
+    Row dimensions stay at most the product of the kept indices (the bond dimensions), so the cost is
+    polynomial in the bonds along the path, and no squaring costs precision. Each step is scaled by its
+    largest entry (log returned) so deep networks cannot overflow. Temporaries are dropped as soon as
+    they are used: the peak is the plan's (:func:`_r_plan`).
+    """
+    operands, log_scale = [], 0.0
+    for name, axes, rows, kept in plan.leaves:
+        data = side.data(name)
+        # an owned C-ordered copy (normalized in place), input legs as rows
+        matrix = np.array(np.transpose(data, axes), dtype=np.promote_types(data.dtype, np.float64)).reshape(rows, -1)
+        r, scale = _compress(matrix, [side.size(i) for i in kept])
+        del matrix
+        operands.append((r, kept))
+        log_scale += scale
+    for ids, _, kept in replay([kept for *_, kept in plan.leaves], plan.keys, plan.path):
+        taken = [operands[k] for k in ids]
+        for k in ids:
+            operands[k] = None
+        rows = [("rows", j) for j in range(len(taken))]  # each operand's compressed input-leg rows
+        terms = [(row, *inds) for row, (_, inds) in zip(rows, taken)]
+        table = symbols_for(terms, (*rows, *kept))  # opt_einsum symbols: no 52-letter limit
+        eq, arrays = equation(terms, (*rows, *kept), table), [r for r, _ in taken]
+        del taken
+        # numpy's einsum for the usual few-index step (no per-call path search); opt_einsum past 52 symbols
+        out = np.einsum(eq, *arrays) if len(table) <= 52 else opt_einsum.contract(eq, *arrays)
+        del arrays  # the operands go before the compression's workspace comes
+        shape = [side.size(i) for i in kept]
+        r, scale = _compress(out.reshape(-1, math.prod(shape)), shape)
+        del out
+        operands.append((r, kept))
+        log_scale += scale
+    r, inds = operands[-1]
+    order = [inds.index(k) for k in plan.keys]
+    r = np.transpose(r, [0] + [p + 1 for p in order])
+    return r.reshape(len(r), -1), log_scale
+
+
+def _stacked_factor(sides, keys, legs, optimize, memory_limit):
+    """``(F, log scale)`` for the columns of all terms' side matrices side by side, L = [L_1 ... L_k].
+
+    The block Gram matrix L^H L has blocks L_s^H L_t, each one network contraction of term s's side
+    (conjugated) with term t's side over the input legs, written into the D x D matrix as it comes;
+    blocks are then rescaled to a common scale.
+    """
+    dims = [math.prod(side.size(k) for k in key) for side, key in zip(sides, keys)]
+    starts = [sum(dims[:s]) for s in range(len(sides) + 1)]
+    blocks = [slice(starts[s], starts[s + 1]) for s in range(len(sides))]
+    gram = np.empty((starts[-1], starts[-1]), dtype=np.result_type(np.float64, *(side.dtype for side in sides)))
+    logs = [0.0] * len(sides)
+    for s, bra in enumerate(sides):
+        for t in range(s, len(sides)):  # L^H L is Hermitian: block (t, s) is block (s, t)^H
+            block, logs[s], logs[t] = _gram_matrix(bra, keys[s], legs, optimize, memory_limit, sides[t], keys[t])
+            gram[blocks[s], blocks[t]] = block.reshape(dims[s], dims[t])
+            del block
+            if t != s:
+                gram[blocks[t], blocks[s]] = gram[blocks[s], blocks[t]].conj().T
+    ref = max(logs)
+    for s in range(len(sides)):
+        for t in range(len(sides)):
+            gram[blocks[s], blocks[t]] *= math.exp(logs[s] + logs[t] - 2 * ref)
+    return _square_root(gram).conj().T, ref
 
 
 def _rescaled(values, log2_scale):
@@ -300,25 +496,6 @@ def _rescaled(values, log2_scale):
     if abs(log2_s1) < FOLD_MAX_LOG2:
         return values * 2.0 ** log2_scale if abs(log2_scale) < 1000 else np.exp2(np.log2(values) + log2_scale), 0.0
     return values / values[0], log2_s1
-
-
-def _stacked_factor(sides, keys, legs, optimize, memory_limit):
-    """``(F, log scale)`` for the columns of all terms' side matrices side by side, L = [L_1 ... L_k].
-
-    The block Gram matrix L^H L has blocks L_s^H L_t, each one network contraction of term s's side
-    (conjugated) with term t's side over the input legs. Blocks are rescaled to a common scale.
-    """
-    dims = [math.prod(side.size(k) for k in key) for side, key in zip(sides, keys)]
-    blocks, logs = {}, [None] * len(sides)
-    for s, bra in enumerate(sides):
-        for t in range(s, len(sides)):  # L^H L is Hermitian: block (t, s) is block (s, t)^H
-            block, logs[s], logs[t] = _gram_matrix(bra, keys[s], legs, optimize, memory_limit, sides[t], keys[t])
-            blocks[s, t] = block.reshape(dims[s], dims[t])
-            blocks[t, s] = blocks[s, t].conj().T
-    ref = max(logs)
-    gram = np.block([[blocks[s, t] * math.exp(logs[s] + logs[t] - 2 * ref) for t in range(len(sides))]
-                     for s in range(len(sides))])
-    return _square_root(gram).conj().T, ref
 
 
 def _preview(labels) -> str:
@@ -364,114 +541,100 @@ def _split(net, part, cut):
         nets.append(side)
     return nets[0], nets[1], cut_legs
 
-
-def _factor(side, keys, legs, optimize, memory_limit):
-    """``(F, log scale)`` with L^H L = F^H F for the side's matricization L (rows: ``legs``, columns: ``keys``).
-
-    Preferred route, :func:`_r_factor`: QR-compressed contraction, accurate to ~eps * s_1. Fallback when
-    an input leg is shared by several tensors: the Gram matrix and its square root (~sqrt(eps) * s_1).
-    """
-    index_map = side.index_map  # once: the property copies the whole map
-    shared = [k for k in legs if len(index_map.get(k, ())) > 1]
-    if not shared:
-        return _r_factor(side, keys, legs)
-    gram, log_bra, _ = _gram_matrix(side, keys, legs, optimize, memory_limit)
-    dim = math.prod(side.size(k) for k in keys) if keys else 1
-    return _square_root(gram.reshape(dim, dim)).conj().T, log_bra
-
-
-def _r_factor(side, keys, legs):
-    """R factor of the side's matricization L = Q R, without ever forming L or its Gram matrix.
-
-    Each tensor starts as the R of its own matricization (its input legs as rows). Contracting two
-    operands then keeps both row spaces as (rho_1, rho_2) and compresses them at once by a QR of the
-    (rho_1 rho_2, kept indices) matrix: Q factors are isometries on the input legs, so only R is carried.
-    Row dimensions stay at most the product of the kept indices (the bond dimensions), so the cost is
-    polynomial in the bonds along the path, and no squaring costs precision. Each step is scaled by its
-    largest entry (log returned) so deep networks cannot overflow.
-    """
-    # size-1 indices change no matrix: dropping them keeps every operand below numpy's 64 axes
-    legs, keys = set(legs), tuple(k for k in keys if side.size(k) > 1)
-    operands, log_scale = [], 0.0
-    for name in side.tensor_names:
-        inds = side.inds(name)
-        rows = [p for p, i in enumerate(inds) if i in legs]
-        cols = [p for p, i in enumerate(inds) if i not in legs and side.size(i) > 1]
-        cols += [p for p, i in enumerate(inds) if i not in legs and side.size(i) == 1]  # last, then dropped
-        data = np.transpose(_precise(side.data(name)), rows + cols)
-        cols = [p for p in cols if side.size(inds[p]) > 1]
-        shape = [side.size(inds[p]) for p in cols]
-        r, scale = _compress(data.reshape(math.prod(data.shape[:len(rows)]), -1), shape)
-        operands.append((r, tuple(inds[p] for p in cols)))
-        log_scale += scale
-    inputs = [inds for _, inds in operands]
-    path = find_path(inputs, keys, side.size_dict, "hyper-greedy") if len(inputs) > 1 else []
-    for ids, _, kept in replay(inputs, keys, path):
-        taken = [operands[k] for k in ids]
-        for k in ids:
-            operands[k] = None
-        rows = [("rows", j) for j in range(len(taken))]  # each operand's compressed input-leg rows
-        terms = [(row, *inds) for row, (_, inds) in zip(rows, taken)]
-        table = symbols_for(terms, (*rows, *kept))  # opt_einsum symbols: no 52-letter limit
-        eq, arrays = equation(terms, (*rows, *kept), table), [r for r, _ in taken]
-        # numpy's einsum for the usual few-index step (no per-call path search); opt_einsum past 52 symbols
-        out = np.einsum(eq, *arrays) if len(table) <= 52 else opt_einsum.contract(eq, *arrays)
-        shape = [side.size(i) for i in kept]
-        r, scale = _compress(out.reshape(-1, math.prod(shape)), shape)
-        operands.append((r, kept))
-        log_scale += scale
-    r, inds = operands[-1]
-    order = [inds.index(k) for k in keys]
-    r = np.transpose(r, [0] + [p + 1 for p in order])
-    return r.reshape(len(r), -1), log_scale
-
-
 def _precise(array):
     """``array`` in at least float64 (complex stays complex): spectra are computed in double precision."""
     return np.asarray(array, dtype=np.promote_types(array.dtype, np.float64))
 
 
-def _normalized(array):
-    """``(array / its largest |entry|, log of that scale)``: deep networks grow or shrink geometrically."""
-    scale = float(np.abs(array).max(initial=0.0)) or 1.0
-    return array / scale, math.log(scale)
+def _normalize(array) -> float:
+    """Divide ``array`` (owned) by its largest |entry| in place; returns the natural log of that scale.
+
+    Deep networks grow or shrink geometrically. A real array's largest |entry| comes from its max and min
+    (no temporary); a complex one's needs ``np.abs``, a real array of the same shape.
+    """
+    if array.dtype.kind == "c":
+        scale = float(np.abs(array).max(initial=0.0))
+    else:
+        scale = max(float(array.max(initial=0.0)), -float(array.min(initial=0.0)))
+    scale = scale or 1.0
+    array /= scale
+    return math.log(scale)
 
 
 def _compress(matrix, shape):
-    """(R reshaped to (rows, *shape), log of the scale divided out) for the QR of a (rows, cols) matrix."""
-    matrix, log_scale = _normalized(matrix)
+    """(R reshaped to (rows, *shape), log of the scale divided out) for the QR of an owned (rows, cols) matrix."""
+    log_scale = _normalize(matrix)
     if matrix.shape[0] > matrix.shape[1]:
         matrix = np.linalg.qr(matrix, mode="r")
     return matrix.reshape(len(matrix), *shape), log_scale
 
 
-def _gram_matrix(side, keys, legs, optimize, memory_limit, ket=None, ket_keys=None):
-    """sum over ``legs`` of conj(side) (x) ket, axes (bra keys..., ket keys...); ``ket`` defaults to ``side``.
+def _compress_bytes(rows, cols, dtype) -> int:
+    """Peak bytes of :func:`_compress` on a (rows, cols) matrix, the matrix included: numpy's QR copies it and
+    LAPACK works on a second (Fortran-ordered) copy; a complex matrix's normalization needs a real |entry| array."""
+    size = rows * cols * dtype.itemsize
+    qr = 2 * size if rows > cols else 0
+    return size + max(qr, size // 2 if dtype.kind == "c" else 0)
 
-    Every tensor is divided by its largest entry so that deep networks, whose entries grow or shrink
-    geometrically, do not overflow; returns ``(array, log scale of side, log scale of ket)`` (natural
-    logs of the products of those maxima).
+
+def _gram_network(side, keys, legs, ket, ket_keys, numeric=True):
+    """``(network, output, log scale of side, log scale of ket)`` whose contraction is the Gram block
+    sum over ``legs`` of conj(side) (x) ket; ``numeric=False``: shapes only (for its cost).
+
+    Every tensor is an owned copy divided by its largest entry so that deep networks, whose entries grow or
+    shrink geometrically, do not overflow; the log scales are natural logs of the products of those maxima.
     """
-    ket, ket_keys = (side, keys) if ket is None else (ket, ket_keys)
     gram, scales = TensorNetwork(), []
     for tag, network, conj in (("bra", side, True), ("ket", ket, False)):
         log_scale = 0.0
         for name in network.tensor_names:
-            data = _precise(network.data(name))
-            array, log = _normalized(data.conj() if conj else data)
-            log_scale += log
-            gram.add_tensor((tag, name), array, tuple(i if i in legs else (tag, i) for i in network.inds(name)))
+            inds = tuple(i if i in legs else (tag, i) for i in network.inds(name))
+            if not numeric:
+                gram.add_tensor((tag, name), network.shape(name), inds)
+                continue
+            data = network.data(name)
+            array = np.array(data, dtype=np.promote_types(data.dtype, np.float64))
+            if conj and array.dtype.kind == "c":
+                np.conjugate(array, out=array)
+            log_scale += _normalize(array)
+            array.flags.writeable = False  # the network keeps it as is (no copy, see tn.network.read_only)
+            gram.add_tensor((tag, name), array, inds)
         scales.append(log_scale)
     output = tuple(("bra", k) for k in keys) + tuple(("ket", k) for k in ket_keys)
-    return gram.contract(output=output, optimize=optimize, memory_limit=memory_limit), scales[0], scales[1]
+    return gram, output, scales[0], scales[1]
+
+
+def _gram_cost(side, keys, legs, optimize, dtype, ket=None, ket_keys=None) -> int:
+    """Peak elements of :func:`_gram_matrix`: its contraction's, the normalized copies of the tensors included."""
+    ket, ket_keys = (side, keys) if ket is None else (ket, ket_keys)
+    network, output, _, _ = _gram_network(side, keys, legs, ket, ket_keys, numeric=False)
+    return network.cost(output, optimize, dtype).peak_memory
+
+
+def _gram_matrix(side, keys, legs, optimize, memory_limit, ket=None, ket_keys=None):
+    """sum over ``legs`` of conj(side) (x) ket, axes (bra keys..., ket keys...); ``ket`` defaults to ``side``.
+
+    Returns ``(array, log scale of side, log scale of ket)`` (see :func:`_gram_network`).
+    """
+    ket, ket_keys = (side, keys) if ket is None else (ket, ket_keys)
+    network, output, log_bra, log_ket = _gram_network(side, keys, legs, ket, ket_keys)
+    return network.contract(output=output, optimize=optimize, memory_limit=memory_limit), log_bra, log_ket
 
 
 def _square_root(gram):
-    """F with F F^H == gram (Hermitian PSD), numerically-zero directions dropped: shape (D, rank)."""
-    gram = (gram + gram.conj().T) / 2
+    """F with F F^H == gram (Hermitian PSD, symmetrized in place), numerically-zero directions dropped: (D, rank)."""
+    gram += gram.conj().T  # numpy copies the overlapping operand first: one D x D temporary
+    gram /= 2
     w, v = np.linalg.eigh(gram)
     keep = w > len(w) * np.finfo(float).eps * max(w.max(initial=0.0), 0.0)
     return v[:, keep] * np.sqrt(w[keep])
 
 
-__all__ = ["DENSE_MAX_ENTRIES", "GRAM_MAX_DIM", "SPECTRUM_METHODS", "Spectrum", "project", "schmidt_spectrum"]
+def _square_root_bytes(dim, dtype) -> int:
+    """Peak bytes of :func:`_square_root` on a (dim, dim) matrix, the matrix included: LAPACK's copy of it,
+    the eigenvectors and syevd's workspace (2 dim^2 + O(dim) elements)."""
+    return (5 * dim * dim + 16 * dim) * dtype.itemsize
+
+
+__all__ = ["DENSE_MAX_ENTRIES", "GRAM_MAX_DIM", "SPECTRUM_METHODS", "Spectrum", "gram_bytes", "project",
+           "schmidt_spectrum"]

@@ -21,6 +21,9 @@ added back. Routes and the estimate each is checked against:
   the gradients); inputs: the arrays;
 - ``dense spectrum``: the larger of the contraction's peak and ``analysis.spectrum.dense_svd_bytes`` (the
   tensor, LAPACK's copy, gesdd's workspace); inputs: the arrays;
+- ``gram spectrum``: ``analysis.spectrum.gram_bytes`` (each side's compressed factors, a step's result and
+  its QR workspace, or a sum's block Gram matrix and its eigendecomposition; both factors and the SVD of
+  their product); nothing counted (the route reads the arrays in place);
 - ``load``: the array bytes the file declares, its JSON and the read buffers (what ``tn.load`` checks);
   nothing counted.
 
@@ -56,6 +59,8 @@ def _build(case):
     if kind == "deep_linear":
         return builders.deep_linear((case["D"],) * (case["depth"] + 1), init="gaussian")
     N, M, r = case["N"], case["M"], case["r"]
+    if kind == "mixed":  # a sum of networks (theory §6): the gram route's block Gram matrix
+        return builders.mixed(builders.ModeTree.balanced(N), builders.ModeTree.interleaved(N), M, r)
     return {"deep_convac": builders.deep_convac, "shallow_convac": builders.shallow_convac,
             "dilated_convnet": builders.dilated_convnet}[kind](N, M, r)
 
@@ -77,8 +82,9 @@ def _prepare(case, tmp):
     import numpy as np
 
     import tn
+    from tn.netsum import terms_of
     net = _build(case)
-    arrays = sum(a.nbytes for a in net.arrays())
+    arrays = sum(a.nbytes for term in terms_of(net) for a in term.arrays())
     route = case["route"]
     if route == "evaluate":
         x = _features(case)
@@ -109,6 +115,13 @@ def _prepare(case, tmp):
         small = _build(dict(case, N=4))
         schmidt_spectrum(small, [0, 1], method="dense")  # imports and code paths, on a tiny heap
         return (lambda: schmidt_spectrum(net, A, method="dense")), est, arrays, None
+    if route == "gram spectrum":
+        from analysis.partitions import make_partition
+        from analysis.spectrum import gram_bytes, project, schmidt_spectrum
+        part = make_partition(net, case["partition"])
+        est = gram_bytes(project(net, {"y": 0}), part)
+        schmidt_spectrum(_build(dict(case, N=4, M=2)), case["partition"], method="gram")  # code paths, tiny heap
+        return (lambda: schmidt_spectrum(net, case["partition"], method="gram")), est, 0, None
     if route == "load":
         import zipfile
         path = Path(tmp) / "case.tnet"
@@ -159,7 +172,8 @@ def describe(case) -> str:
     if case["builder"] == "deep_linear":
         return f"deep_linear {case['depth']} x ({case['D']} x {case['D']})"
     batch = f", B={case['B']}" if "B" in case else ""
-    return f"{case['builder']} N={case['N']}, M={case['M']}, r={case['r']}{batch}"
+    part = f", {case['partition']}" if "partition" in case else ""
+    return f"{case['builder']} N={case['N']}, M={case['M']}, r={case['r']}{batch}{part}"
 
 
 def row_of(case, res):
@@ -190,6 +204,9 @@ def default_cases(quick):
     out += [{"route": route, "builder": "deep_linear", "D": D, "depth": 4} for route in ("contract", "gradients", "load")]
     out += [{"route": route, "builder": "deep_convac", "N": 8, "M": 4 if quick else 6, "r": 8} for route in
             ("to_dense", "dense spectrum")]
+    # cut dimension M^4 on odd-even (256, 1296); a mixed decomposition: its 4 terms' cuts add up, block Gram matrices
+    out += [{"route": "gram spectrum", "builder": b, "N": 8, "M": m, "r": 8, "partition": "odd-even"}
+            for b, m in (("deep_convac", 4 if quick else 6), ("mixed", 4 if quick else 5))]
     return out
 
 
