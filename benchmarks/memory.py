@@ -162,7 +162,7 @@ def child(case):
 
 def run_case(case, timeout=300):
     proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", json.dumps(case)],
-                          capture_output=True, text=True, timeout=timeout)
+                          check=False, capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
         raise RuntimeError(f"case {case} failed:\n{proc.stderr[-2000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
