@@ -18,7 +18,9 @@ Open legs in neither A nor B are *fixed* (theory §8): each gets a one-hot vecto
     :class:`~tn.NetworkSum` (a mixed decomposition) is split term by term: its cut space is the direct
     sum of the terms' (D = sum of their cut dimensions, the summed min-cut bound), and F comes from the
     block Gram matrix of all terms' sides (blocks L_s^H L_t), so it has the sqrt(eps) accuracy. Cost grows
-    with D, so ``"auto"`` picks it only up to ``gram_max_dim``.
+    with D, so ``"auto"`` picks it only up to ``gram_max_dim``. Guarded like the dense route: the whole
+    route's peak (:func:`gram_bytes`: QR workspaces, Gram matrices, the final SVD) is replayed on sizes
+    and checked against the memory limit before anything large is allocated.
 ``"auto"``
     dense when the tensor has at most ``dense_max_entries`` entries, else gram when the cut
     dimension is at most ``gram_max_dim``, else :class:`~tn.errors.SpectrumError` saying why.
@@ -258,6 +260,7 @@ def _dense(net, part, cut, *, optimize, memory_limit, entries, **_) -> Spectrum:
     del T  # when the reshape had to copy, only the copy lives on into the SVD (peak: dense_svd_bytes)
     return Spectrum(np.linalg.svd(matrix, compute_uv=False), "dense", matrix.shape)
 
+
 @SPECTRUM_METHODS.register("gram")
 def _gram(net, part, cut, *, gram_max_dim, entries, optimize, memory_limit) -> Spectrum:
     """Split every term along its own min cut; a sum's cut space is the direct sum of its terms'.
@@ -268,7 +271,7 @@ def _gram(net, part, cut, *, gram_max_dim, entries, optimize, memory_limit) -> S
     plan = _gram_plan(net, part, cut, optimize, gram_max_dim, entries)
     memory.check_bytes(plan.nbytes, memory_limit, "gram Schmidt spectrum",
                        f"its peak is {memory.human_size(plan.nbytes)} (cut dimension D = {plan.dim:,}: the sides' "
-                       f"compressed factors and their QR workspace, then the SVD of a "
+                       f"factors with their QR or Gram-matrix workspace, then the SVD of a "
                        f"{plan.sides[0].rows:,} x {plan.sides[1].rows:,} matrix)",
                        ways_out="a partition with a smaller min cut, a network with smaller bonds, or method='dense' "
                                 "when the tensor is small")
@@ -288,9 +291,9 @@ class _SidePlan:
     """How one side becomes its factor F (L^H L = F^H F), decided before anything is allocated.
 
     ``route``: ``"qr"`` (:func:`_r_factor` along ``path`` over ``leaves``: (tensor, axis order with the input
-    legs first, their row count, kept indices) each), ``"gram"`` (one Gram matrix, input legs shared) or
-    ``"stacked"`` (the block Gram matrix of a sum's terms); ``rows``: F has at most that many rows;
-    ``peak``: bytes allocated while F is formed.
+    legs first, their row count, kept indices) each, ``keys`` the cut labels of size > 1 in F's column
+    order), ``"gram"`` (one Gram matrix, input legs shared) or ``"stacked"`` (the block Gram matrix of a
+    sum's terms); ``rows``: F has at most that many rows; ``peak``: bytes allocated while F is formed.
     """
 
     route: str
