@@ -90,7 +90,7 @@ def random_matrices(shapes, init, rng, dtype) -> list:
     131,071 matrices). Checked against the memory limit before anything is drawn (:func:`check_allocation`).
     """
     shapes = [tuple(s) for s in shapes]
-    check_allocation(shapes, dtype, "drawing weight matrices")
+    check_allocation(shapes, dtype, "building the network")
     draw, stacked = INITS.get(init), INITS.info(init).get("stacked", False)
     out, start = [], 0
     while start < len(shapes):
@@ -153,7 +153,7 @@ def calibrate(tree, M, weights, keys, rng):
             else:
                 pooled = np.prod(_gather(blocks, where, [children[v] for v in members]), axis=1)
             x = np.matmul(pooled, np.stack([weights[keys[v]] for v in members]))  # (nodes, batch, n_out)
-            means.append(np.log(np.abs(x) + np.finfo(float).tiny).mean(axis=(1, 2)))
+            means.append(np.log(np.abs(x) + np.finfo(float).tiny).mean(axis=(1, 2), dtype=np.float64))  # longdouble too
             results.append((members, x, np.array([ids.setdefault(keys[v], len(ids)) for v in members])))
         if not results:  # the level of a headless root
             continue

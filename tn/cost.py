@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 
 from sortedcontainers import SortedList
 
+from .gcpause import gc_paused
+
 
 def size_of(inds, size_dict) -> int:
     """Number of elements of a tensor with these indices (exact int)."""
@@ -138,6 +140,7 @@ def replay(inputs, output, path):
         yield ids, taken, kept
 
 
+@gc_paused
 def path_cost(inputs, output, size_dict, path, itemsize=8) -> ContractionCost:
     """Replay ``path`` over ``inputs`` (sequences of indices) and count its exact cost (module docstring).
 

@@ -43,6 +43,7 @@ import numpy as np
 
 from . import memory
 from .errors import SerializationError, TNError
+from .gcpause import gc_paused
 from .network import check_label
 
 FORMAT, VERSION = "tnet", 2
@@ -181,6 +182,7 @@ class _Writer:
         return {"labels": self.labels, "packs": packs, "arrays": self.arrays}
 
 
+@gc_paused
 def save(obj, path):
     """Write a :class:`~tn.TensorNetwork` or :class:`~tn.NetworkSum` to ``path`` (format: module docstring)."""
     from .netsum import NetworkSum
@@ -196,7 +198,8 @@ def save(obj, path):
         raise SerializationError("cannot save: a label or the metadata is nested too deeply for JSON") from None
     try:
         with zipfile.ZipFile(path, "w") as zf:
-            zf.writestr(_JSON, text, compress_type=zipfile.ZIP_DEFLATED)
+            # level 1: 4.4x faster than the default on the 52 MB label table of N = 65536, the file 19 % larger
+            zf.writestr(_JSON, text, compress_type=zipfile.ZIP_DEFLATED, compresslevel=1)
             for dtype, (k, size, arrays) in writer.packs.items():
                 with zf.open(f"arrays/{k}.npy", "w", force_zip64=True) as fh:
                     np.lib.format.write_array_header_2_0(
@@ -457,6 +460,7 @@ def _tuple(types):
     return types if isinstance(types, tuple) else (types,)
 
 
+@gc_paused
 def load(path, memory_limit=None):
     """Read a ``.tnet`` file written by :func:`save` (or by version 1 of the format).
 
