@@ -25,10 +25,14 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):  # before numpy loads: one BLAS thread
+    os.environ.setdefault(_var, "1")
 
 ROOT = Path(__file__).resolve().parents[1]
 OPS = ("build", "structure_key", "cost", "path search", "cotengra greedy", "save", "load", "mincut",
@@ -49,10 +53,15 @@ def _engine(root):
     return tn, builders, analysis
 
 
+CLOCKS = {"cpu": time.process_time, "wall": time.perf_counter}
+CLOCK = ["cpu"]  # set by --clock: CPU seconds of this process by default (other jobs on a shared box barely move them)
+
+
 def _timed(fn):
-    start = time.perf_counter()
+    clock = CLOCKS[CLOCK[0]]
+    start = clock()
     fn()
-    return time.perf_counter() - start
+    return clock() - start
 
 
 def measure(N, op, tn, builders, analysis, tmp):
@@ -139,7 +148,11 @@ def main(argv=None, out_dir=None, sizes=None, budget=None, ops=OPS, verbose=True
     ap.add_argument("--root", default=str(ROOT), help="import the engine from this checkout")
     ap.add_argument("--name", default="scale", help="results file stem")
     ap.add_argument("--ops", default=None, help="comma list of operations (default: all)")
+    ap.add_argument("--clock", choices=sorted(CLOCKS), default="cpu",
+                    help="cpu: this process's CPU seconds (default: robust on a shared machine; BLAS fixed to one "
+                         "thread); wall: elapsed seconds")
     args = ap.parse_args(argv if argv is not None else [])
+    CLOCK[0] = args.clock
     tn, builders, analysis = _engine(args.root)
     if str(ROOT) not in sys.path:
         sys.path.append(str(ROOT))
@@ -176,7 +189,7 @@ def main(argv=None, out_dir=None, sizes=None, budget=None, ops=OPS, verbose=True
     columns = ["operation"] + [f"N={N}" for N in sizes] + ["exponent", "note"]
     worst = max((r["exponent"] for r in rows if r["operation"] in STRUCTURE_OPS and r["exponent"] is not None),
                 default=None)
-    notes = (f"builders.deep_convac(N, M=2, widths=2), arrays included; seconds of one cold call (plan cache "
+    notes = (f"builders.deep_convac(N, M=2, widths=2), arrays included; {args.clock} seconds of one cold call (plan cache "
              f"cleared); exponent = least-squares slope of log t vs log N over N >= 2^8. Largest structure-op "
              f"exponent: {common.fmt(worst)}. An operation stops past {budget:g} s per call. 'cotengra greedy' "
              f"is cotengra's optimize_greedy on the same network, for reference (its float scores overflow from N = 1024: blank). Engine: {args.root}. "
