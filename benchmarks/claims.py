@@ -1,6 +1,6 @@
 """Reproduce the papers' claims (theory §5-§6) with the engine: one function per claim.
 
-Run ``python benchmarks/claims.py [--quick] [--out DIR]``. Writes ``claims.json``, ``claims.md`` (one row per
+Run ``python benchmarks/claims.py [--quick] [--out DIR] [--only NAME[,NAME]]``. Writes ``claims.json``, ``claims.md`` (one row per
 claim, then a detail table per claim) and ``claims_*.png`` into DIR (default ``benchmarks/results``).
 
 Every number comes from running the engine here: networks from :mod:`builders`, bounds from
@@ -17,6 +17,7 @@ no integer draw may exceed it and some draw should reach it).
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import sys
 import time
@@ -31,6 +32,7 @@ for _p in (HERE.parent, HERE):
         sys.path.insert(0, str(_p))
 
 import common  # noqa: E402  (benchmarks/common.py)
+import mixed  # noqa: E402  (benchmarks/mixed.py: Corollary 8, claim 4)
 
 import analysis  # noqa: E402
 import builders  # noqa: E402
@@ -589,6 +591,90 @@ def claim_widths(quick=False, out_dir=None, N_dense=8, N_big=None, M=4, base=4, 
     return claim_result("3 layer widths", "Layer widths", setting, theory, btxt, meas, ok, rows, cols, plot)
 
 
+# ============================================================================ claim 4: mixed decompositions
+def theory_mixed(r, k, size_A):
+    """Corollary 8 (theory §6) on the partition of benchmarks/mixed.py (|A| = ``size_A`` positions, every block
+    contributing as the theorem says): rank mixed = r^|A| (full), rank T = r^(|A| / e) with the paper's exponent
+    e = 2 / (1 + 2^(1-k)) = 2^k / (2^(k-1) + 1), and T at width w has rank w^(|A| / e) in the paper's setting
+    M = w, so the width T needs is the smallest integer w >= r^e (compared exactly: w^(2^(k-1)+1) >= r^(2^k)).
+    Returns (rank T, rank mixed, width T needs)."""
+    rank_T = r ** (size_A * (2 ** (k - 1) + 1) // 2 ** k)
+    width = next(w for w in range(1, r ** 2 + 1) if w ** (2 ** (k - 1) + 1) >= r ** (2 ** k))
+    return rank_T, r ** size_A, width
+
+
+def claim_mixed(quick=False, out_dir=None, N=16, ks=None):
+    """Mixed decompositions (Corollary 8): the interconnected pair of dilated ConvNets against T, T-bar and T + T-bar,
+    measured by :func:`mixed.measure` (exact ranks mod p of the full matricization at N = 16)."""
+    ks = ks or ((2,) if quick else (1, 2, 3))
+    rows, ok = [], True
+    for k in ks:
+        row = mixed.measure(N, k)
+        th_T, th_mixed, th_width = theory_mixed(mixed.R, k, len(row["A"]))
+        ranks = {n: row[f"rank {n}"] for n in ("T", "Tbar", "T+Tbar", "mixed")}
+        gain = mixed.paper_exponent(k) > 1  # k = 1 swaps single layers: T-bar = T, nothing to gain
+        others = max(ranks["T"], ranks["Tbar"], ranks["T+Tbar"])
+        at_width, one_below = row["rank T at needed width, one below"]
+        row_ok = (row["measured exponent"] == round(mixed.paper_exponent(k), 4)
+                  and (ranks["T"], ranks["mixed"], row["width T needs (M=width)"]) == (th_T, th_mixed, th_width)
+                  and (ranks["mixed"] > others if gain else ranks["mixed"] == others)
+                  and all(ranks[n] <= row[f"bound {n}"] for n in ranks)
+                  and at_width >= ranks["mixed"] > one_below)  # the width found at M = 2, certified both ways
+        ok &= row_ok
+        rows.append({**row, "theory rank T": th_T, "theory rank mixed": th_mixed,
+                     "theory width T needs (M=width)": th_width, "verdict": "reproduced" if row_ok else "NOT reproduced"})
+    plot = None
+    plt = _plt(out_dir)
+    if plt is not None:
+        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
+        for name, mk in (("T", "o"), ("Tbar", "s"), ("T+Tbar", "^"), ("mixed", "D")):
+            ax1.plot(ks, [x[f"rank {name}"] for x in rows], mk + "-", mfc="none", label=f"rank {name} (mod p)")
+        for name, ls in (("T", "k:"), ("mixed", "k--")):
+            ax1.plot(ks, [x[f"theory rank {name}"] for x in rows], ls, label=f"theory rank {name}")
+        ax1.set_yscale("log", base=2)
+        ax1.set(xlabel="k (layers per swapped group)", ylabel=f"rank on A (|A| = {len(rows[0]['A'])})",
+                xticks=list(ks), title=f"N={N}, M=r={mixed.R}, swap {mixed.SWAP}: ranks mod p")
+        for key, mk in (("width T needs (M=width)", "o"), ("width T needs (M=2)", "x"),
+                        ("width T+Tbar needs (M=2)", "+")):
+            ax2.plot(ks, [x[key] for x in rows], mk, ms=9, mfc="none", label=key)
+        ax2.plot(ks, [x["theory width T needs (M=width)"] for x in rows], "k:",
+                 label="theory: smallest w >= r^(2/(1+2^(1-k)))")
+        ax2.set(xlabel="k", ylabel="width a single network needs", xticks=list(ks),
+                title="the width T needs to match the mixed network")
+        for ax in (ax1, ax2):
+            ax.legend(fontsize=7)
+        plot = save_fig(fig, out_dir, "claims_mixed.png")
+    setting = (f"benchmarks/mixed.py's measure at N={N}, k={list(ks)}: builders.mixed_dilated with M = r = {mixed.R}, "
+               f"T = dilations (1, 2, 4, 8), T-bar = groups of k layers reversed, mixture after every k-th layer, "
+               f"swap s = r/2 = {mixed.SWAP} channel; partition of |A| = 8 (the paper's A = {{0,2,4,6,8,9,12,13}} at "
+               f"k = 2); exact ranks mod p = {mixed.P} of the full 256 x 256 matricization (time-domain reference)")
+    theory = ("Corollary 8: T, T-bar or T + T-bar need width ~ r^e, e = 2/(1+2^(1-k)), to match the mixed network "
+              "of width r; e = " + ", ".join(f"{mixed.paper_exponent(k):.4g}" for k in ks) + " (k = "
+              + ", ".join(map(str, ks)) + "); here rank mixed = r^|A| = " f"{rows[0]['theory rank mixed']}, rank T = "
+              "r^(|A|/e) = " + ", ".join(f"{x['theory rank T']}" for x in rows) + ", mixed > T, T-bar, T + T-bar "
+              "where e > 1; T at M = width needs the smallest w >= r^e: "
+              + ", ".join(f"{x['theory width T needs (M=width)']}" for x in rows))
+    btxt = "; ".join(f"k={x['k']}: T {x['bound T']}, Tbar {x['bound Tbar']}, T+Tbar {x['bound T+Tbar']}, "
+                     f"mixed {x['bound mixed']}" for x in rows)
+    meas = "; ".join(f"k={x['k']}: rank T {x['rank T']}, Tbar {x['rank Tbar']}, T+Tbar {x['rank T+Tbar']}, mixed "
+                     f"{x['rank mixed']}, exponent {x['measured exponent']}; width T needs {x['width T needs (M=width)']} "
+                     f"(M=width), {x['width T needs (M=2)']} (M=2), T+Tbar {x['width T+Tbar needs (M=2)']} (M=2)"
+                     for x in rows)
+    cols = ["N", "k", "paper exponent", "measured exponent", "Tbar dilations", "mixture levels", "A", "theory rank T",
+            "rank T", "rank Tbar", "rank T+Tbar", "theory rank mixed", "rank mixed", "bound T", "bound T+Tbar",
+            "bound mixed", "Thm 7 T [lower, upper]", "theory width T needs (M=width)", "width T needs (M=width)",
+            "width T needs (M=2)", "rank T at needed width, one below", "width T+Tbar needs (M=2)", "mixed terms",
+            "seconds", "verdict"]
+    notes = ("The mixed decomposition swaps the first s = r/2 channels between the two tracks at the mixture nodes "
+             "(theory §6, the paper's eq. 4; not the sum of hybrid trees over every common node of an earlier version "
+             "of this claim). T + T-bar has independent weights. 'width ... needs' = the smallest width whose min-cut "
+             "bound reaches the mixed network's rank (so no smaller width can); at M = 2 it is certified by the exact "
+             "rank of T at that width (>= rank mixed) and one below (<). The same measurement at N = 64 is in "
+             "benchmarks/results/mixed.md.")
+    return claim_result("4 mixed decompositions", "Mixed decompositions", setting, theory, btxt, meas, ok, rows, cols,
+                        plot, notes)
+
+
 # ============================================================================ claim 5: tightness
 SIZE_SETS = {"powers of 2": (2, 4), "powers of 3": (3, 9), "mixed sizes": (1, 2, 3, 4, 5)}
 MAX_ENTRIES = 2 ** 16
@@ -1097,35 +1183,64 @@ def claim_rectifier(quick=False, out_dir=None, N=8, M=3, draws=None, widths_sum=
 
 
 # ============================================================================ main
-CLAIMS = (claim_depth, claim_pooling, claim_widths, claim_tightness, claim_truncation,
+CLAIMS = (claim_depth, claim_pooling, claim_widths, claim_mixed, claim_tightness, claim_truncation,
           claim_almost_everywhere, claim_rectifier)
 SUMMARY_COLUMNS = ["claim", "setting", "theory", "min-cut bound", "measured", "verdict"]
 DETAIL_GAP_COLUMNS = ["kind", "sizes", "N", "A", "bound", "cut", "rank", "gap",
                       "exact mod p (max of 4 integer draws)", "network"]
 
 
-def main(quick=False, out_dir=None, claims=CLAIMS):
-    """Run every claim, write claims.json / claims.md / PNGs into ``out_dir``; return the claim results."""
+NAMES = {fn.__name__.removeprefix("claim_"): fn for fn in CLAIMS}
+
+
+def merged(results, out_dir):
+    """``results`` with the claims of ``out_dir``'s earlier claims.json that this run did not redo, in claim order;
+    an earlier claim without a ``run`` label gets its file's (quick or full, and date)."""
+    path = Path(out_dir) / "claims.json"
+    if not path.exists():
+        return results
+    prev = json.loads(path.read_text())
+    label = f"{'quick' if prev.get('quick') else 'full'} run of {prev['machine']['date']}"
+    keep = {c["claim"]: {"run": label, **c} for c in prev["claims"]}
+    keep.update({r["claim"]: r for r in results})
+    return sorted(keep.values(), key=lambda r: int(r["claim"].split()[0]))
+
+
+def main(quick=False, out_dir=None, claims=CLAIMS, merge=False):
+    """Run ``claims``, write claims.json / claims.md / PNGs into ``out_dir``; return this run's claim results.
+
+    ``merge=True`` (the CLI's ``--only``) keeps the claims of an existing claims.json there that this run does not
+    redo; every claim records the run it comes from (``run``), and the notes list them.
+    """
     out_dir = Path(out_dir) if out_dir is not None else common.RESULTS
     out_dir.mkdir(parents=True, exist_ok=True)
+    run = f"{'quick' if quick else 'full'} run of {time.strftime('%Y-%m-%d %H:%M:%S')}"
+    if merge:
+        run += " (--only " + ",".join(fn.__name__.removeprefix("claim_") for fn in claims) + ")"
     results = []
     for fn in claims:
         start = time.perf_counter()
         res = fn(quick=quick, out_dir=out_dir)
         res["seconds"] = round(time.perf_counter() - start, 2)
+        res["run"] = run
         print(f"{res['claim']}: {res['verdict']} ({res['seconds']} s)", flush=True)
         results.append(res)
-    summary = [{c: r[c] for c in SUMMARY_COLUMNS} for r in results]
-    notes = (f"{'Quick' if quick else 'Full'} run of `benchmarks/claims.py`; every number below comes from the "
-             f"engine in that run (init={INIT!r}; ranks with numpy's default tolerance, spectral gap reported). "
-             "The theory column is computed from the formulas of theory §2-§6 in the script. Details per claim "
+    shown = merged(results, out_dir) if merge else results
+    runs = {}
+    for r in shown:
+        runs.setdefault(r["run"], []).append(r["claim"].split()[0])
+    summary = [{c: r[c] for c in SUMMARY_COLUMNS} for r in shown]
+    notes = ("Every number below comes from the engine in a run of `benchmarks/claims.py` "
+             f"(init={INIT!r}; ranks with numpy's default tolerance, spectral gap reported): "
+             + "; ".join(f"claim{'s' * (len(ks) > 1)} {', '.join(ks)} from the {lbl}" for lbl, ks in runs.items())
+             + ". The theory column is computed from the formulas of theory §2-§6 in the script. Details per claim "
              "follow the summary table.")
     common.write_results("claims", summary, SUMMARY_COLUMNS, title="Claims of the papers, reproduced",
-                         notes=notes, extra={"quick": quick, "claims": results}, out_dir=out_dir)
+                         notes=notes, extra={"quick": quick, "claims": shown}, out_dir=out_dir)
     md = out_dir / "claims.md"
     parts = [md.read_text()]
-    for r in results:
-        parts.append(f"\n## {r['claim']}: {r['verdict']} ({r['seconds']} s)\n\n{r['setting']}.\n\n"
+    for r in shown:
+        parts.append(f"\n## {r['claim']}: {r['verdict']} ({r['seconds']} s, {r['run']})\n\n{r['setting']}.\n\n"
                      f"Theory: {r['theory']}.\n\n" + (f"{r['notes']}\n\n" if r["notes"] else "")
                      + common.markdown_table(r["rows"], r["columns"])
                      + (f"\n![{r['claim']}]({r['plot']})\n" if r["plot"] else ""))
@@ -1135,12 +1250,25 @@ def main(quick=False, out_dir=None, claims=CLAIMS):
     return results
 
 
+def only(text):
+    """The claim functions named in ``--only NAME[,NAME]`` (argparse type: an unknown name is a usage error)."""
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in NAMES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown claim {', '.join(unknown) or repr(text)} "
+                                         f"(choose from {', '.join(NAMES)})")
+    return tuple(NAMES[n] for n in names)
+
+
 def _cli(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="small settings (< 2 minutes)")
     p.add_argument("--out", default=None, help="output directory (default benchmarks/results)")
+    p.add_argument("--only", type=only, default=None, metavar="NAME[,NAME]",
+                   help=f"run only these claims ({', '.join(NAMES)}) and merge them into the existing claims.json / "
+                        "claims.md of the output directory (the other claims keep their numbers)")
     a = p.parse_args(argv)
-    results = main(a.quick, a.out)
+    results = main(a.quick, a.out, CLAIMS if a.only is None else a.only, merge=a.only is not None)
     return 0 if all(r["ok"] for r in results) else 1
 
 

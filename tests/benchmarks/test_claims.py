@@ -1,6 +1,7 @@
 """Core assertions of benchmarks/claims.py on tiny settings (the --quick run's checks, fast)."""
 
 import importlib.util
+import json
 import math
 
 import numpy as np
@@ -176,3 +177,38 @@ def test_rectifier_small():
     assert lr["max rank"] > lr["min-cut bound"] == 2
     fits = [x for x in by["b:"] if x["g"] == "relu-max" and x["Z"] >= 81]
     assert fits and all(float(x["measured"].split()[-1]) < 1e-8 for x in fits)
+
+
+# ------------------------------------------------------------------ claim 4 (Corollary 8) and --only
+def test_mixed_theory_is_corollary_8():
+    # rank T = r^(|A| / e), e = 2 / (1 + 2^(1-k)); width = smallest w >= r^e (2^(4/3) = 2.52, 2^1.6 = 3.03)
+    assert [claims.theory_mixed(2, k, 8) for k in (1, 2, 3)] == [(256, 256, 2), (64, 256, 3), (32, 256, 4)]
+    assert claims.theory_mixed(4, 2, 8) == (4 ** 6, 4 ** 8, 7)        # 4^(4/3) = 6.35
+
+
+def test_mixed_claim_reproduces_the_papers_numbers():
+    res = claims.claim_mixed(ks=(2,))
+    assert res["ok"], res["rows"]
+    (row,) = res["rows"]
+    assert row["A"] == [0, 2, 4, 6, 8, 9, 12, 13]
+    assert (row["rank T"], row["rank Tbar"], row["rank T+Tbar"], row["rank mixed"]) == (64, 64, 112, 256)
+    assert row["width T needs (M=width)"] == 3 and row["width T needs (M=2)"] == 4
+
+
+def test_only_names_claims_and_rejects_unknown_ones(capsys):
+    assert claims.only("mixed,depth") == (claims.claim_mixed, claims.claim_depth)
+    with pytest.raises(SystemExit) as exc:
+        claims._cli(["--only", "mixed,nope"])
+    assert exc.value.code == 2 and "unknown claim nope" in capsys.readouterr().err
+
+
+def test_merge_keeps_the_claims_not_rerun(tmp_path):
+    claims.main(out_dir=tmp_path, claims=(lambda quick, out_dir: claims.claim_tightness(quick, out_dir, trials=2),))
+    first = (tmp_path / "claims.json").read_text()
+    fake = claims.claim_result("4 mixed decompositions", "Mixed", "s", "t", "b", "m", True, [{"x": 1}], ["x"])
+    claims.main(out_dir=tmp_path, claims=(lambda quick, out_dir: fake,), merge=True)
+    doc = json.loads((tmp_path / "claims.json").read_text())
+    assert [c["claim"] for c in doc["claims"]] == ["4 mixed decompositions", "5 tightness"]
+    assert doc["claims"][1] == json.loads(first)["claims"][0]                 # the tightness claim untouched
+    text = (tmp_path / "claims.md").read_text()
+    assert "claim 5 from the full run of" in text and "claim 4 from the full run of" in text and "(--only" in text
