@@ -32,7 +32,8 @@ from numbers import Integral
 
 import numpy as np
 
-from tn import NetworkSum
+from tn import NetworkSum, TensorNetwork
+from tn.io import KINDS
 from tn.errors import (
     BuildError,
     ShapeError,
@@ -44,7 +45,7 @@ from tn.netsum import _sum_cost
 from tn.network import read_only
 
 from .init import DEFAULT_INIT
-from .compiler import TreeSpec, compile_tree, fill_params, to_json
+from .compiler import TreeSpec, compile_tree, default_names, fill_params, from_json, to_json, tree_of
 from .convacs import check_size, convac_spec
 from .dilated import check_head, default_dilations, dilated_spec, tree_params
 from .modetree import ModeTree, as_node
@@ -60,9 +61,12 @@ class MixedNetwork(NetworkSum):
     (tensors ``("a", ...)``, ``("b", ...)``) holding every weight; :attr:`terms` are the hybrid
     trees, built on first use from the current weights (see the module doc).
 
-    Saving writes the terms and the metadata (trees, swaps, head); :func:`tn.load` gives back a
-    plain :class:`tn.NetworkSum` of them with the same metadata, scores and structure.
+    Saving writes the two tracks and the metadata (trees, swaps, head, max_terms), never the terms (a
+    file kind of :mod:`tn.io`: ``"mixed"``); :func:`tn.load` gives back a MixedNetwork with the same
+    weights, swaps, scores and structure.
     """
+
+    tnet_kind = "mixed"
 
     def __init__(self, specs, swaps, metadata, max_terms=MAX_TERMS):
         self.specs = tuple(specs)
@@ -81,6 +85,19 @@ class MixedNetwork(NetworkSum):
                 self.masks[("mask", "keep", v)] = read_only(keep, fresh=True)  # one array shared by all terms
                 self.masks[("mask", "swap", v)] = read_only(1 - keep, fresh=True)
         self._terms = None
+
+    def tnet_parts(self):
+        """``(tracks, metadata)``: what a ``.tnet`` file holds of a mixed network (see :mod:`tn.io`)."""
+        return list(self.tracks), self.metadata
+
+    @classmethod
+    def from_tracks(cls, tracks, metadata):
+        """Rebuild a mixed network from its two track networks and metadata (what :meth:`tnet_parts` gave)."""
+        if len(tracks) != 2 or not all(isinstance(t, TensorNetwork) for t in tracks):
+            raise BuildError(f"a mixed network has two track networks, got {len(tracks)} part(s)")
+        specs = [_track_spec(t, (letter,)) for t, letter in zip(tracks, TRACKS)]
+        swaps = {as_node(from_json(v)): int(s) for v, s in metadata["mixture"]}
+        return cls(specs, swaps, metadata, metadata.get("max_terms", MAX_TERMS))
 
     # ------------------------------------------------------------------ the expansion
     def _sources(self, k, v):
@@ -127,9 +144,10 @@ class MixedNetwork(NetworkSum):
             n = self.n_terms
             if n > self.max_terms:
                 raise TermLimitError(
-                    f"this mixed network expands to {n:,} hybrid-tree terms, more than max_terms={self.max_terms:,}: "
-                    "evaluate() needs no expansion; for to_dense, min-cuts, ranks or spectra use fewer mixture "
-                    f"nodes (or swap=0 / the full width at some), or build it with max_terms >= {n:,}")
+                    f"this mixed network expands to {_count(n)} hybrid-tree terms, more than max_terms="
+                    f"{self.max_terms:,}: evaluate() needs no expansion; for to_dense, min-cuts, ranks or spectra "
+                    "use fewer mixture nodes (or swap=0 / the full width at some)"
+                    + (f", or build it with max_terms >= {n:,}" if n < 10**15 else ""))
             params = {spec.keys[v]: track.data(spec.names[v])  # the tracks hold the current weights
                       for spec, track in zip(self.specs, self.tracks) for v in spec.tensor_nodes}
             memo, terms = {}, []
@@ -279,6 +297,23 @@ class MixedNetwork(NetworkSum):
 
 
 # ---------------------------------------------------------------------- building
+def _track_spec(track, prefix) -> TreeSpec:
+    """The filled :class:`TreeSpec` a track network was compiled from (its metadata and arrays)."""
+    meta = track.metadata
+    tree = tree_of(track)
+    pairs = [(from_json(name), from_json(key)) for name, key in meta["params"]]
+    names = default_names(tree, prefix)
+    by_name = {n: v for v, n in names.items()}
+    unknown = [n for n, _ in pairs if n not in by_name]
+    if unknown:
+        raise BuildError(f"track {prefix[0]!r}: tensor(s) {unknown[:4]!r} are not the track's tree nodes")
+    keys = {by_name[n]: k for n, k in pairs}
+    widths = {as_node(from_json(v)): int(w) for v, w in meta["widths"]}
+    params = {k: track.data(n) for n, k in pairs}
+    return TreeSpec(tree, int(meta["M"]), int(meta["classes"]), widths, keys, names, params,
+                    head=tree.root in keys)
+
+
 def _check_swaps(specs, nodes, swap) -> dict:
     """node -> channels exchanged there (default half the width); nodes exchanging 0 are dropped."""
     out = {}
@@ -416,3 +451,11 @@ def mixed_dilated(N, M, widths, dilations_a=None, dilations_b=None, mixture_leve
             "seed": seed, "dtype": np.dtype(dtype).name}
     return _mixed_network(specs, [v for v in tree_a.internal_nodes if tree_a.level(v) in levels], swap, meta,
                           max_terms)
+
+
+def _count(n: int) -> str:
+    """A term count for a message: exact up to 10^15, else its power of two (counts reach 2^3000 and more)."""
+    return f"{n:,}" if n < 10**15 else f"about 2^{math.log2(n):.1f}"
+
+
+KINDS.register("mixed", lambda parts, metadata, name: MixedNetwork.from_tracks(parts, metadata))  # name: the builder's

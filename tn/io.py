@@ -8,7 +8,8 @@ A ``.tnet`` file is a zip archive holding
        "labels": [label, ...],                  every tensor name and index label, once
        "packs": [{"member": "arrays/0.npy", "dtype": "<f8", "size": n}, ...],
        "arrays": [[pack, offset, shape], ...],  an array = ``size(shape)`` entries of a pack from ``offset``
-       ...a network record, or "name", "metadata", "terms": [network record, ...] for a sum}
+       ...a network record, or "name", "metadata", "terms": [network record, ...] for a sum,
+       or "name", "metadata", "module", "parts": [network record, ...] for a registered kind}
 
   A network record is ``{"name", "tensors", "output", "input_legs", "natural_path", "metadata"}`` with
   ``"tensors": {"name": [label id], "inds": [[label id, ...]], "shape": [[int, ...]], "dtype": [str | null],
@@ -25,6 +26,12 @@ JSON has no tuples, so they are tagged: ``{"__tuple__": [...]}``, ``{"__frozense
 with non-string keys ``{"__dict__": [[key, value], ...]}``. Labels are interned by value (a label
 equal to an earlier one of the same type is the same entry); ``save`` refuses a label that would not
 read back equal to itself.
+
+**Registered kinds.** An object that is neither a plain network nor a plain sum (e.g. a mixed decomposition,
+which expands to astronomically many terms but is two networks plus a rule) is saved as its parts: its class
+has ``tnet_kind`` (a name in :data:`KINDS`) and ``tnet_parts() -> (networks, metadata)``; ``load`` hands the
+parts and metadata to the function registered under that name (``KINDS.register(kind, rebuild)``), by the
+package that defines the class (``"module"`` in the file names it, so a reader without it gets a clear error).
 
 ``load`` checks the whole file against its JSON before building anything (kinds, versions, field
 types, label ids, shapes and dtypes against each ``.npy`` header, each member's size against its
@@ -45,8 +52,11 @@ from . import memory
 from .errors import SerializationError, TNError
 from .gcpause import gc_paused
 from .network import check_label
+from .registry import Registry
 
 FORMAT, VERSION = "tnet", 2
+KINDS = Registry("file kind", hint="(the package defining the object registers its kind when imported)")
+_BUILTIN_KINDS = ("network", "sum")
 _JSON = "network.json"
 _MAX_HEADER = 10_000  # bytes of a .npy header (numpy's own default limit)
 _CHUNK = 2**18
@@ -188,7 +198,13 @@ def save(obj, path):
     from .netsum import NetworkSum
     writer = _Writer()
     try:
-        if isinstance(obj, NetworkSum):
+        kind = getattr(type(obj), "tnet_kind", None)
+        if kind is not None:
+            KINDS.get(kind)  # an unregistered kind could not be read back
+            parts, metadata = obj.tnet_parts()
+            body = {"kind": kind, "name": encode(obj.name), "metadata": encode(metadata),
+                    "module": type(obj).__module__, "parts": [writer.record(t) for t in parts]}
+        elif isinstance(obj, NetworkSum):
             body = {"kind": "sum", "name": encode(obj.name), "metadata": encode(obj.metadata),
                     "terms": [writer.record(t) for t in obj.terms]}
         else:
@@ -443,7 +459,7 @@ class _Reader:
         if kind == "network":
             return self.network(self.doc, "network")
         if kind != "sum":
-            self.fail("header", f"kind must be 'network' or 'sum', not {kind!r}")
+            return self.registered(kind)
         terms = self.field(self.doc, "terms", list, "header")
         if not terms:
             self.fail("header", "a sum needs at least one term")
@@ -454,6 +470,21 @@ class _Reader:
             self.fail("terms", str(exc))
         total.metadata = self.metadata(self.doc, "sum")
         return total
+
+
+    def registered(self, kind):
+        if kind not in KINDS:
+            module = self.doc.get("module")
+            known = ", ".join(map(repr, (*_BUILTIN_KINDS, *KINDS.names())))
+            self.fail("header", f"kind must be one of {known}, not {kind!r}"
+                      + (f" (files of this kind are read after `import {module}`)" if isinstance(module, str) else ""))
+        parts = self.field(self.doc, "parts", list, "header")
+        nets = [self.network(r, f"part {k}") for k, r in enumerate(parts)]
+        metadata = self.metadata(self.doc, kind)
+        try:
+            return KINDS.get(kind)(nets, metadata, decode(self.doc.get("name")))
+        except TNError as exc:
+            self.fail("parts", f"cannot rebuild a {kind!r}: {exc}")
 
 
 def _tuple(types):

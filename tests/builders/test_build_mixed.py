@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 import builders
 from builders import ModeTree, reference, reference_forward
+from builders.mixtures import MixedNetwork
 from tn import NetworkSum
 from tn.errors import BuildError, ShapeError, TermLimitError, WidthError
 
@@ -247,6 +248,34 @@ def test_save_load_round_trip(tmp_path):
     assert np.allclose(back.evaluate(features(x)), reference_forward(builders.dilated_params(back), x))
     assert np.allclose(back.evaluate(features(x)), net.evaluate(features(x)))
     assert reference.unpack(back)[1] == net.swaps
+    assert isinstance(back, MixedNetwork) and back.n_terms == net.n_terms
+    assert np.allclose(back.to_dense(), net.to_dense())
+    assert all(np.array_equal(back.data(n), net.data(n)) for n in net.tensor_names)
+
+
+def test_a_mixed_network_too_large_to_expand_saves_its_tracks(tmp_path):
+    import tn
+    net = builders.mixed_dilated(256, 2, 2)   # about 2^256 hybrid terms: the file holds the two tracks
+    assert net.n_terms > 2**200
+    net.save(tmp_path / "big")
+    back = tn.load(tmp_path / "big")
+    assert isinstance(back, MixedNetwork) and back.swaps == net.swaps and back.n_terms == net.n_terms
+    x = np.random.default_rng(1).random((256, 4, 2))
+    assert np.allclose(back.evaluate(x), net.evaluate(x))
+    with pytest.raises(TermLimitError, match=r"about 2\^25[0-9]"):
+        back.terms
+
+
+def test_a_file_of_an_unregistered_kind_names_its_module(tmp_path, monkeypatch):
+    import tn
+    from tn.errors import SerializationError
+    from tn.io import KINDS
+    net = builders.mixed_dilated(8, 2, 2)
+    net.save(tmp_path / "m")
+    monkeypatch.setattr(KINDS, "_entries", {})  # as if builders.mixtures were never imported
+    with pytest.raises(SerializationError, match=r"not 'mixed' \(files of this kind are read after `import "
+                                                 r"builders\.mixtures`\)"):
+        tn.load(tmp_path / "m")
 
 
 @pytest.mark.parametrize("make, error, match", [

@@ -76,7 +76,7 @@ CASES = [
     ("version string", lambda d: dict(d, version="2"), "version must be a positive int"),
     ("version bool", lambda d: dict(d, version=True), "version must be a positive int"),
     ("version future", lambda d: dict(d, version=99), "format version 99"),
-    ("kind bogus", lambda d: dict(d, kind="bogus"), "kind must be 'network' or 'sum'"),
+    ("kind bogus", lambda d: dict(d, kind="bogus"), "kind must be one of 'network', 'sum'"),
     ("tensors = 3", lambda d: dict(d, tensors=3), "field 'tensors' must be dict"),
     ("inds = 5", lambda d: mutate(d, lambda x: x["tensors"]["inds"].__setitem__(0, 5)), "expected a list of labels"),
     ("natural_path = abc", lambda d: dict(d, natural_path="abc"), "field 'natural_path' must be list"),
