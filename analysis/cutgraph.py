@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import weakref
 
+from tn.gcpause import gc_paused
 from tn.unionfind import UnionFind
 
 
@@ -30,6 +31,7 @@ class CutGraph:
     leg_tensor : dict open single-tensor leg -> tensor id
     """
 
+    @gc_paused
     def __init__(self, net):
         self.tensors = tuple(net.tensor_names)
         tid = {name: i for i, name in enumerate(self.tensors)}

@@ -23,6 +23,7 @@ import weakref
 
 import numpy as np
 
+from tn.gcpause import gc_paused
 from tn.unionfind import UnionFind
 
 from .cutgraph import CutGraph, CutProblem, product
@@ -44,6 +45,7 @@ class TreeDP:
         self._levels = None
 
     @classmethod
+    @gc_paused
     def compile(cls, graph: CutGraph):
         """A :class:`TreeDP` for ``graph``, or None if the graph has a cycle."""
         nt, nh = len(graph.tensors), len(graph.hyperedges)
