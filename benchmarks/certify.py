@@ -69,9 +69,15 @@ def verdict_rows(quick, verbose):
     return rows, timings
 
 
+def timing_network(quick):
+    """(N, widths) of the deep ConvAC (M = 2) whose partitions time the exact ranks."""
+    return (16, [2, 4, 4, 8]) if quick else (32, [2, 2, 4, 4, 8])
+
+
 def exact_timing_rows(quick, verbose):
     """Seconds per exact rank vs cut dimension (random balanced partitions of one deep network), flint and numpy."""
-    net = builders.deep_convac(16 if quick else 32, M=2, widths=[2, 2, 4, 4, 8][-(4 if quick else 5):])
+    N, widths = timing_network(quick)
+    net = builders.deep_convac(N, M=2, widths=widths)
     wanted = (16, 64) if quick else (256, 512, 1024, 2048, 4096)
     seen, rows = {}, []
     for seed in range(400):
@@ -100,9 +106,14 @@ def exact_timing_rows(quick, verbose):
     return rows
 
 
+def init_setting(quick):
+    """(partitions, N, widths) of the init sweep."""
+    return (3, 8, [2, 2, 4]) if quick else (100, 32, [2, 2, 4, 4, 8])
+
+
 def init_rows(quick, verbose):
     """The issue's sweep: float ranks of each init against the certified rank, N = 32, random partitions."""
-    n, N, widths = (3, 8, [2, 2, 4]) if quick else (100, 32, [2, 2, 4, 4, 8])
+    n, N, widths = init_setting(quick)
     rows = []
     for init in ("gaussian", "orthonormal"):
         net = builders.deep_convac(N, M=2, widths=widths, init=init)
@@ -154,7 +165,9 @@ def main(quick=False, out_dir=None, verbose=True, plots=True):
     exact_rows = exact_timing_rows(quick, verbose)
     inits = init_rows(quick, verbose)
     out = Path(out_dir) if out_dir is not None else Path(__file__).resolve().parent / "results"
-    notes = ("Verdicts of `validate(net, partitions)` with the defaults: exact rank mod p (random weights: a "
+    notes = (("**This is the `--quick` run (N = 8; D <= 64).** " if quick else
+              "**This is the full run** (N = 16 .. 1024, D up to 4096). ")
+             + "Verdicts of `validate(net, partitions)` with the defaults: exact rank mod p (random weights: a "
              "certificate about the architecture) when the cut dimension is <= 2048, else a 64 x 64 one-hot "
              "submatrix lower bound. 'float = exact': rows where the float rank (dense or gram, default "
              "orthonormal init) equals the certified rank, out of the rows that have both.")
@@ -162,10 +175,11 @@ def main(quick=False, out_dir=None, verbose=True, plots=True):
                           extra={"exact_timing": exact_rows, "inits": inits, "timings": timings}, out_dir=out)
     md = out / "certify.md"
     text = md.read_text()
-    text += "\n## Seconds per exact rank vs cut dimension (deep_convac(32, M=2, widths=[2, 2, 4, 4, 8]))\n\n"
+    text += "\n## Seconds per exact rank vs cut dimension (deep_convac(%d, M=2, widths=%s))\n\n" % timing_network(quick)
     from benchmarks.common import markdown_table
     text += markdown_table(exact_rows, ["cut_dim", "partition", "rank", "flint_s", "numpy_s", "numpy_over_flint"])
-    text += "\n## Float ranks of each init against the certified rank (N = 32, random balanced partitions)\n\n"
+    text += ("\n## Float ranks of each init against the certified rank (N = %d, random balanced partitions)\n\n"
+             % init_setting(quick)[1])
     text += markdown_table(inits, list(inits[0]))
     md.write_text(text)
     if plots:
