@@ -468,25 +468,32 @@ def tree_plan(net, legs):
     """Compile the level-batched plan for feeding ``legs``, or ``None`` if the network is not a matrix tree.
 
     Requirements: every tensor is a matrix; every fed leg sits on exactly one tensor; exactly one
-    open leg is left unfed and sits on one tensor (the root); the graph of tensors and junctions is
-    a tree in which every tensor has exactly one index toward the inputs.
+    open leg is left unfed and sits on one tensor (the root) or is itself the root junction, shared by
+    several tensors (a headless network: the product of their outputs is the output, e.g. the paper's
+    baseline dilated network, ``head=None``); the graph of tensors and junctions is a tree in which
+    every tensor has exactly one index toward the inputs.
     """
     legs = tuple(legs)
     fed = set(legs)
     unfed = [i for i in net.output if i not in fed]
     where = net.index_map
-    if len(unfed) != 1 or len(where[unfed[0]]) != 1 or any(len(where[leg]) != 1 for leg in legs):
+    if len(unfed) != 1 or any(len(where[leg]) != 1 for leg in legs):
         return None
     if not legs or len({net.size(leg) for leg in legs}) != 1:
         return None  # features are stacked into one (n_legs, B, M) array
     if any(len(net.inds(t)) != 2 for t in net.tensor_names):
         return None
-    root = where[unfed[0]][0]
-    # orient from the root: each tensor's up index leads to its parent junction
-    up = {root: unfed[0]}
+    top = unfed[0]
     children = defaultdict(list)  # junction index -> child tensors
-    down = {}
-    stack, seen_junctions = [root], set()
+    if len(where[top]) == 1:
+        root = where[top][0]
+        up, down, seen_junctions = {root: top}, {}, set()
+    else:  # a headless root: the open leg is the top junction, below a virtual identity
+        root = _HEAD
+        up, down, seen_junctions = {c: top for c in where[top]}, {_HEAD: top}, {top}
+        children[top] = list(where[top])
+    # orient from the root: each tensor's up index leads to its parent junction
+    stack = [t for t in up]
     while stack:
         t = stack.pop()
         (d,) = [i for i in net.inds(t) if i != up[t]]
@@ -511,6 +518,9 @@ def tree_plan(net, legs):
     return _schedule(net, legs, root, up, down, children)
 
 
+_HEAD = ("tn.treeexec", "headless root")  # the virtual tensor above a headless root junction (never a matmul)
+
+
 def _schedule(net, legs, root, up, down, children):
     # plans are cached by structure, which tensor names are not part of: refer to tensors by position
     position = {name: p for p, name in enumerate(net.tensor_names)}
@@ -531,7 +541,8 @@ def _schedule(net, legs, root, up, down, children):
         d = down[t]
         if d not in leg_row and len(children[d]) > 1:
             junctions[height[d]].append(d)
-        tensors[height[t]].append(t)
+        if t is not _HEAD:
+            tensors[height[t]].append(t)
     steps = []
     sizes = {0: (len(legs), net.size(legs[0]) if legs else 0)}  # group -> (rows, width)
 
@@ -580,7 +591,8 @@ def _schedule(net, legs, root, up, down, children):
                           transposed, din))
             for row, (t, _) in enumerate(members):
                 location[t] = (gid, row)
-    return TreePlan(steps, location[root], legs, sizes, _free_lists(steps, location[root][0]))
+    result = source(down[_HEAD]) if root is _HEAD else location[root]
+    return TreePlan(steps, result, legs, sizes, _free_lists(steps, result[0]))
 
 
 def _free_lists(steps, keep):

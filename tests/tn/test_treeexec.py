@@ -45,6 +45,27 @@ def test_cp_network_against_hand_written_forward():
     assert np.allclose(net.evaluate(list(x), legs=range(N), method="tree"), expected)
 
 
+def test_headless_root_against_hand_written_forward():
+    """The class leg is the top junction itself (no conv after the last product): output = product of the
+    children's outputs, as in the paper's baseline dilated network."""
+    rng = np.random.default_rng(4)
+    N, M, R, Y, B = 4, 3, 2, 3, 6
+    leaves, mids = rng.standard_normal((N, M, R)), rng.standard_normal((2, R, Y))
+    net = TensorNetwork()
+    for i in range(N):
+        net.add_tensor(("leaf", i), leaves[i], (i, ("h", i // 2)))
+    for k in range(2):
+        net.add_tensor(("mid", k), mids[k], (("h", k), "y"))
+    net.set_output(tuple(range(N)) + ("y",))
+    net.set_input_legs(tuple(range(N)))
+    assert tree_plan(net, tuple(range(N))) is not None
+    x = rng.standard_normal((N, B, M))
+    pooled = np.einsum("nbm,nmr->nbr", x, leaves)
+    expected = (pooled[0] * pooled[1]) @ mids[0] * ((pooled[2] * pooled[3]) @ mids[1])
+    assert np.allclose(net.evaluate(x, method="tree"), expected)
+    assert np.allclose(net.evaluate(x, method="einsum"), expected)
+
+
 def test_not_a_tree_falls_back_or_refuses():
     net = TensorNetwork()
     rng = np.random.default_rng(3)

@@ -37,6 +37,8 @@ def builder_nets():
         "deep-share-slot": builders.deep_convac(8, M=2, widths=3, share="level_slot", seed=7),
         "dilated": builders.dilated_convnet(8, M=2, widths=[3, 2, 3], classes=2, seed=8),
         "dilated-permuted": builders.dilated_convnet(8, M=2, widths=2, dilations=(2, 4, 1), seed=9),
+        # the paper's baseline: no conv after the last product, whose junction is the class leg itself
+        "dilated-headless": builders.dilated_convnet(8, M=2, widths=[3, 2], classes=2, head=None, seed=10),
     }
 
 
