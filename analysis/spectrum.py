@@ -251,7 +251,9 @@ def _dense(net, part, cut, *, optimize, memory_limit, entries, **_) -> Spectrum:
     memory.check_bytes(dense_svd_bytes(rows, entries // rows, dtype), memory_limit, "dense Schmidt spectrum",
                        f"the SVD of a {rows:,} x {entries // rows:,} matrix holds it twice (LAPACK overwrites a copy)",
                        ways_out="use method='gram'")
-    T = net.to_dense(order=part.A + part.B, optimize=optimize, memory_limit=memory_limit)
+    # in the network's own output order (one cached plan for every partition), then a transposed view
+    position = {leg: k for k, leg in enumerate(net.output)}
+    T = net.to_dense(optimize=optimize, memory_limit=memory_limit).transpose([position[i] for i in part.A + part.B])
     if not np.isfinite(T).all():
         raise SpectrumError(f"the tensor of partition {part.name!r} leaves the {T.dtype} range (inf/NaN entries after "
                             "contracting finite tensors): use method='gram', which carries the scale separately, "
