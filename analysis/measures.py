@@ -89,15 +89,15 @@ def renyi_entropy(spectrum, alpha) -> float:
     p = _probabilities(_values(spectrum))
     if p.size == 0:
         return 0.0
-    if alpha == 1:
-        return float(-(p * np.log2(p)).sum())
+    if alpha == 1:  # + 0.0: a product state gives 0, not -0 (-1 * log2 1)
+        return float(-(p * np.log2(p)).sum()) + 0.0
     if alpha == math.inf:
-        return float(-math.log2(p.max()))
+        return -math.log2(p.max()) + 0.0
     if alpha == 0:
         return math.log2(p.size)
     if alpha < 0:
         raise SpectrumError(f"Renyi order alpha={alpha!r} must be >= 0")
-    return float(math.log2((p ** alpha).sum()) / (1 - alpha))
+    return float(math.log2((p ** alpha).sum()) / (1 - alpha)) + 0.0
 
 
 def von_neumann_entropy(spectrum) -> float:

@@ -117,6 +117,8 @@ def test_entanglement_hand_computed():
     assert e.renyi[math.inf] == pytest.approx(math.log2(1.5))
     assert renyi_entropy([1, 1, 1, 1], 0.5) == pytest.approx(2.0)
     assert von_neumann_entropy([5.0]) == 0 and geometric_measure([5.0]) == 0
+    # a product state's entropies are +0 (printed "0", not "-0")
+    assert all(math.copysign(1, renyi_entropy([5.0], a)) == 1 for a in (0, 0.5, 1, 2, math.inf))
     assert entanglement(np.zeros(3)).rank == 0 and entanglement(np.zeros(3)).entropy == 0
     rank, gap, tol = schmidt_rank([1.0, 1e-3, 1e-18])
     assert rank == 2 and gap == pytest.approx(1e15) and tol == pytest.approx(3 * np.finfo(float).eps)
