@@ -474,9 +474,13 @@ def exact_rank(net, partition, B=None, *, prime=None, seed=0, weights="random", 
     splits = [_split(t, part, c) for t, c in zip(terms, cuts)]
     dims = [math.prod(t.size(k) for k in legs) for t, (_, _, legs) in zip(terms, splits)]
     dim = sum(dims)
-    if dim > max_dim:
-        raise RankError(f"no exact rank for partition {part.name!r}: its cut has dimension {dim} > max_dim="
-                        f"{max_dim} (raise max_dim, or use rank_lower_bound)")
+    # a sum's sketch evaluates min(D, side size) inputs per side: its largest matrix is that, not D x D
+    sides = [math.prod(mod.size(i) for i in legs) for legs in (part.A, part.B)]
+    work = dim if len(terms) == 1 else min(dim, *sides)
+    if work > max_dim:
+        raise RankError(f"no exact rank for partition {part.name!r}: its cut has dimension {dim}"
+                        + ("" if len(terms) == 1 else f" and its matricization is {sides[0]:,} x {sides[1]:,}")
+                        + f", above max_dim={max_dim} (raise max_dim, or use rank_lower_bound)")
     keys = [[("cut", k) for k in legs] for _, _, legs in splits]
     if len(terms) == 1:
         (side_a, side_b, _), = splits
@@ -487,8 +491,8 @@ def exact_rank(net, partition, B=None, *, prime=None, seed=0, weights="random", 
     else:
         rng = np.random.default_rng([seed, 1])
         sketches = []
-        for legs, index in ((part.A, 0), (part.B, 1)):
-            rows = min(dim, math.prod(mod.size(i) for i in legs))
+        for legs, index, side in ((part.A, 0, sides[0]), (part.B, 1, sides[1])):
+            rows = min(dim, side)
             features = {leg: rng.integers(0, p, size=(rows, mod.size(leg)), dtype=np.int64) for leg in legs}
             sketches.append(np.concatenate([_fed(split[index], features, key, p)
                                             for split, key in zip(splits, keys)], axis=1))

@@ -136,6 +136,20 @@ def test_exact_rank_of_sums(data, seed):
     assert result.rank == gauss_rank(dense_mod(net, A, B), result.prime)
 
 
+def test_a_sum_whose_summed_cut_exceeds_max_dim_but_whose_matrix_is_small():
+    """Corollary 8's mixed network (theory §6): 40 hybrid terms whose cuts sum to 2592 > max_dim, but the
+    matricization is 256 x 256, which is what the sketch needs; rank 256 = the paper's number."""
+    import builders
+    net = builders.mixed_dilated(16, 2, 2, dilations_b=(2, 1, 8, 4), mixture_levels=[2], swap=1, head=None)
+    A = [0, 2, 4, 6, 8, 9, 12, 13]
+    result = exact_rank(net, A, max_dim=2048)
+    assert result.route == "sketch" and result.cut_dim > 2048 and result.rank == 256
+    row, = validate(net, [A])
+    assert row.verdict == "certified-tight" and row.rank_lower == row.rank_upper == 256
+    with pytest.raises(RankError, match=r"dimension \d+ and its matricization is 256 x 256, above max_dim=100"):
+        exact_rank(net, A, max_dim=100)
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), case=random_networks(max_tensors=5, max_inds=8, max_size=3, symbolic=True))
 def test_random_weights_rank_is_the_dense_rank_and_below_the_bound(data, case):
