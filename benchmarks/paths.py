@@ -16,12 +16,31 @@ a time budget; "greedy" is opt_einsum greedy for reference. All costs are exact 
 (``tn.cost.path_cost``). Numeric check: the engine's result vs an opt_einsum contraction along
 cotengra's path (relative error <= 1e-8), where the contraction is small enough to run.
 
-Run: ``python benchmarks/paths.py`` (~4 min) or ``--quick``.
+Section ``hypergraphs`` (results ``paths_hyper.*``): "auto" against the greedy searches on contractions
+with hyperedges (an index on 3+ tensors), where a greedy's handling of them decides the cost:
+
+- ``random hyper``: :func:`random_hypergraph` (bonds of a random graph of mean degree 3, n/10 hyperedges on
+  3-6 tensors, one wide inner hyperedge and one wide output (batch-like) index on n/4..n/2 tensors, two
+  open legs, dimensions 2-3), n in {20, 80, 160, 260} (and 1000 for time), 4 seeds;
+- ``ctg rand_equation``: cotengra's generator (``cotengra.utils.rand_equation``, mean degree 3, n/20
+  inner hyperedges and one output hyperedge on 3..n tensors each, two open legs, dimensions 2-3), n <= 260;
+- ``mixed fed``: both terms of a mixed decomposition (``builders.mixed``, M = 2, widths 4) fed a batch of
+  B in {1, 4} feature vectors (the batch index: a hyperedge on every feature tensor), N in {64, 128, 256}.
+
+"ours" is ``best_path(..., "auto")`` with the network's natural path (if any) as ``net.cost()`` chooses;
+"search" the same without the natural path (the search alone). "ctg" is cotengra's greedy
+(``cotengra.pathfinders.path_basic.optimize_greedy``, one deterministic run), "oe" opt_einsum's greedy.
+All costs are exact replays (``tn.cost.path_cost``); ratios are to cotengra's greedy, summary rows give
+their geometric mean and the worst case per family.
+
+Run: ``python benchmarks/paths.py`` (both sections, ~5 min), ``--quick``, or ``--section hypergraphs``.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
+import random
 import sys
 import time
 import warnings
@@ -108,13 +127,20 @@ def one_case(task, name, N, net, ctg_time):
     return row
 
 
-def main(argv=None, out_dir=None, dense_sizes=None, amp_sizes=None, M_dense=2, r_dense=4, M_amp=16, r_amp=32,
-         ctg_time=None, verbose=True):
-    """Run the benchmark; returns the rows. Arguments override the command line (used by the smoke test)."""
+def parse_args(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="small sizes, 1 s cotengra budget")
     ap.add_argument("--out", default=None, help="output directory (default benchmarks/results)")
-    args = ap.parse_args(argv if argv is not None else [])
+    ap.add_argument("--section", choices=("all", "builders", "hypergraphs"), default="all",
+                    help="builders: ours vs cotengra's HyperOptimizer per builder (paths.*); hypergraphs: 'auto' "
+                         "vs cotengra's and opt_einsum's greedy on contractions with hyperedges (paths_hyper.*)")
+    return ap.parse_args(argv if argv is not None else [])
+
+
+def main(argv=None, out_dir=None, dense_sizes=None, amp_sizes=None, M_dense=2, r_dense=4, M_amp=16, r_amp=32,
+         ctg_time=None, verbose=True):
+    """Run the builders section; returns the rows. Arguments override the command line (used by the smoke test)."""
+    args = parse_args(argv)
     out_dir = out_dir if out_dir is not None else args.out
     dense_sizes = dense_sizes or ((8,) if args.quick else (8, 16))
     amp_sizes = amp_sizes or ((16, 64) if args.quick else (16, 64, 256))
@@ -151,5 +177,143 @@ def main(argv=None, out_dir=None, dense_sizes=None, amp_sizes=None, M_dense=2, r
     return rows
 
 
+def random_hypergraph(n, seed=0):
+    """``(inputs, output, sizes)``: a random contraction of ``n`` tensors with hyperedges (module docstring).
+
+    Examples
+    --------
+    >>> inputs, output, sizes = random_hypergraph(20, seed=1)
+    >>> len(inputs), len(output), max(sum(i in t for t in inputs) for i in sizes) >= 3
+    (20, 3, True)
+    """
+    rng = random.Random(seed)
+    inputs, sizes = [[] for _ in range(n)], {}
+
+    def add(name, holders):
+        sizes[name] = rng.randint(2, 3)
+        for k in holders:
+            inputs[k].append(name)
+
+    for e in range(3 * n // 2):
+        add(f"b{e}", rng.sample(range(n), 2))
+    for e in range(max(2, n // 10)):
+        add(f"h{e}", rng.sample(range(n), rng.randint(3, min(6, n))))
+    for name in ("wide", "batch"):
+        add(name, rng.sample(range(n), rng.randint(max(3, n // 4), max(3, n // 2))))
+    for k in range(n):  # no isolated tensor: one bond to a random other
+        if not inputs[k]:
+            add(f"b{k}-", (k, rng.choice([j for j in range(n) if j != k])))
+    output = ["batch"]
+    for e in range(2):
+        add(f"open{e}", [rng.randrange(n)])
+        output.append(f"open{e}")
+    return [tuple(t) for t in inputs], tuple(output), sizes
+
+
+RAND_EQUATION_MAX = 260  # larger rand_equation networks cost > 10^100 FLOPs and opt_einsum's greedy takes minutes
+
+
+def hyper_cases(sizes, seeds, mixed_sizes, batches):
+    """(family, n, seed, inputs, output, size_dict, natural path or None) of the hypergraphs section."""
+    import cotengra as ctg
+    for n in sizes:
+        for seed in seeds:
+            yield ("random hyper", n, seed, *random_hypergraph(n, seed), None)
+    for n in (n for n in sizes if n <= RAND_EQUATION_MAX):
+        for seed in seeds:
+            inputs, output, _, sz = ctg.utils.rand_equation(n, 3, n_out=2, n_hyper_in=max(2, n // 20), n_hyper_out=1,
+                                                            d_min=2, d_max=3, seed=seed)
+            yield "ctg rand_equation", n, seed, [tuple(t) for t in inputs], tuple(output), sz, None
+    T = builders.ModeTree
+    for N in mixed_sizes:
+        terms = builders.mixed(T.balanced(N), T.mirror(N), 2, 4, swap=4).terms
+        for B in batches:
+            for term in terms:
+                rng = np.random.default_rng(0)
+                fed = term.fed_network([rng.standard_normal((B, term.size(leg))) for leg in term.input_legs],
+                                       term.input_legs)
+                inputs, output, sz = fed.get_inputs_output_size_dict()
+                yield (f"mixed fed B={B}", N, term.metadata["term"], [tuple(t) for t in inputs], tuple(output), sz,
+                       fed.natural_path)
+
+
+def _timed(fn):
+    start = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - start
+
+
+def hyper_row(family, n, seed, inputs, output, sizes, natural):
+    import opt_einsum as oe
+    from cotengra.pathfinders.path_basic import optimize_greedy
+    from tn.contraction import best_path
+    (_, ours), ours_s = _timed(lambda: best_path(inputs, output, sizes, "auto", natural))
+    search = ours if natural is None else best_path(inputs, output, sizes, "auto")[1]
+    row = {"family": family, "n": n, "seed": seed, "tensors": len(inputs), "ours_flops": ours.flops,
+           "ours_largest": ours.largest_intermediate, "ours_s": ours_s}
+    try:
+        ctg_p, row["ctg_s"] = _timed(lambda: optimize_greedy(inputs, output, sizes))
+    except OverflowError:  # its float scores overflow once sizes pass 2^1024
+        row["note"] = "cotengra greedy: OverflowError"
+        return row
+    ctg = path_cost(inputs, output, sizes, ctg_p)
+    sym = common.symbolize(inputs, output, sizes)
+    oe_p, row["oe_s"] = _timed(lambda: oe.paths.greedy(sym[1], sym[2], sym[3]))
+    row.update(ctg_flops=ctg.flops, flops_ratio=ours.flops / ctg.flops, search_ratio=search.flops / ctg.flops,
+               oe_ratio=path_cost(inputs, output, sizes, oe_p).flops / ctg.flops,
+               largest_ratio=ours.largest_intermediate / ctg.largest_intermediate)
+    return row
+
+
+HYPER_COLUMNS = ["family", "n", "seed", "tensors", "ours_flops", "ctg_flops", "flops_ratio", "search_ratio",
+                 "oe_ratio", "largest_ratio", "worst_ratio", "ours_s", "ctg_s", "oe_s", "note"]
+RATIOS = ("flops_ratio", "search_ratio", "oe_ratio", "largest_ratio")
+
+
+def summary(rows, family):
+    """A row of geometric means of the ratios over ``rows`` (and the worst FLOPs ratio), time columns summed."""
+    out = {"family": f"geomean: {family}", "tensors": f"{len(rows)} cases"}
+    for key in RATIOS:
+        vals = [r[key] for r in rows if r.get(key)]
+        out[key] = math.exp(sum(map(math.log, vals)) / len(vals)) if vals else None
+    out["worst_ratio"] = max((r["flops_ratio"] for r in rows if r.get("flops_ratio")), default=None)
+    for key in ("ours_s", "ctg_s", "oe_s"):
+        out[key] = sum(r.get(key) or 0 for r in rows)
+    return out
+
+
+def hypergraphs(argv=None, out_dir=None, sizes=None, seeds=None, mixed_sizes=None, batches=(1, 4), verbose=True):
+    """Run the hypergraphs section; returns the rows, summary rows last."""
+    args = parse_args(argv)
+    out_dir = out_dir if out_dir is not None else args.out
+    sizes = sizes or ((20, 80) if args.quick else (20, 80, 160, 260, 1000))
+    seeds = seeds or ((0, 1) if args.quick else (0, 1, 2, 3))
+    mixed_sizes = mixed_sizes or ((64,) if args.quick else (64, 128, 256))
+    start, rows = time.perf_counter(), []
+    for case in hyper_cases(sizes, seeds, mixed_sizes, batches):
+        rows.append(hyper_row(*case))
+        if verbose:
+            print({k: common.fmt(rows[-1].get(k)) for k in HYPER_COLUMNS if k in rows[-1]}, flush=True)
+    families = list(dict.fromkeys(r["family"] for r in rows))
+    rows += [summary([r for r in rows if r["family"] == f], f) for f in families]
+    rows.append(summary([r for r in rows if r["family"] in families], "all"))
+    notes = ("ratios to cotengra's greedy (optimize_greedy, one run) by exact replay (tn.cost.path_cost): "
+             "flops_ratio = ours ('auto', natural path included where the network has one) / ctg; search_ratio = "
+             "'auto' without the natural path / ctg; oe_ratio = opt_einsum greedy / ctg; largest_ratio = largest "
+             "intermediates, ours / ctg; worst_ratio = the family's largest flops_ratio. ours_s = best_path time "
+             "(search + exact replays), ctg_s / oe_s = their search time (summary rows: totals). "
+             f"Total run {time.perf_counter() - start:.0f} s.")
+    config = {"sizes": list(sizes), "seeds": list(seeds), "mixed_sizes": list(mixed_sizes), "batches": list(batches)}
+    table = common.write_results("paths_hyper", rows, HYPER_COLUMNS, "Contraction paths with hyperedges: 'auto' vs "
+                                 "the greedy searches", notes, {"config": config}, out_dir=out_dir)
+    if verbose:
+        print(table)
+    return rows
+
+
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    section = parse_args(sys.argv[1:]).section
+    if section in ("all", "builders"):
+        main(sys.argv[1:])
+    if section in ("all", "hypergraphs"):
+        hypergraphs(sys.argv[1:])

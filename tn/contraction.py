@@ -7,7 +7,9 @@ opt_einsum's registry (``"auto"``, ``"greedy"``, ``"auto-hq"``, ``"optimal"``, .
 ``"cotengra"`` / ``"cotengra-hq"`` (optional extra), any ``opt_einsum.paths.PathOptimizer``
 (cotengra's optimizers are such objects), any callable with that signature, or an explicit path
 (taken as given). For any optimizer, a network that carries a natural path also costs that path
-and keeps the cheaper of the two (largest intermediate, then FLOPs).
+and keeps the cheaper of the two (FLOPs, then largest intermediate: cotengra's default ordering; on the
+random hypergraphs of ``benchmarks/paths.py`` keeping the smallest intermediate first cost several
+times the FLOPs, and the FLOPs bound every intermediate anyway).
 
 ``"auto"`` is a size-bounded search (:func:`best_path`): its work grows linearly with the number
 of tensors n, and on a network with a natural path it stays within a small multiple of one replay
@@ -19,7 +21,9 @@ of that path:
   ``AUTO_TRIAL_WORK`` tensors on), or, with a natural path, one deterministic greedy run only up
   to :data:`AUTO_GREEDY_MAX` tensors and the natural path alone beyond.
 
-Trials are scored in floating log2 space; only the winner of each optimizer is replayed exactly.
+The trials of all sizes share one deterministic budget of :data:`AUTO_WORK` index visits, and each
+stops as soon as its FLOPs pass the best run's. Trials are scored in floating log2 space; only the
+winner of each optimizer is replayed exactly.
 Errors an optimizer raises (opt_einsum's own, e.g. a reused ``RandomGreedy``) become
 :class:`~tn.errors.OptimizeError`.
 """
@@ -49,10 +53,10 @@ AUTO_REFINE_MAX = 64        # "auto" also runs opt_einsum's searches up to this 
 AUTO_TRIALS = 32            # perturbed hypergraph-greedy trials on small networks
 AUTO_TRIAL_WORK = 32 * 256  # above AUTO_REFINE_MAX: AUTO_TRIAL_WORK // n trials
 AUTO_GREEDY_MAX = 4096      # with a natural path, no greedy run above this many tensors
-AUTO_WORK = 200_000         # and at most this many index visits in all trials (a deterministic budget)
+AUTO_WORK = 500_000         # and at most this many index visits in all trials (a deterministic budget, ~0.2 s)
 AUTO_OE_RANDOM_MAX = 16     # opt_einsum's random greedy too up to this many tensors
-ALPHA_RANGE = (0.5, 2.0)       # trials draw alpha uniformly from this range
-TEMPERATURE_RANGE = (0.1, 1.0)  # and the Gumbel noise scale (log2 units) uniformly from this one
+ALPHA_RANGE = (0.01, 16.0)      # trials draw alpha log-uniformly from this range (cotengra's costmod 0.1..4, squared)
+TEMPERATURE_RANGE = (0.01, 1.5)  # and the Gumbel noise scale (log2 units) uniformly from this one
 HYPER_FANOUT = 16           # pairs seeded per index: all pairs of its tensors up to this many, else a chain
 
 OPTIMIZERS = Registry("optimizer", hint="or an opt_einsum PathOptimizer / cotengra optimizer object, or an "
@@ -214,7 +218,7 @@ def _describe(optimize) -> str:
 
 
 def best_path(inputs, output, size_dict, optimize="auto", natural_path=None, itemsize=8):
-    """(path, cost): the cheapest (largest intermediate, then FLOPs) of the candidate paths.
+    """(path, cost): the cheapest (FLOPs, then largest intermediate) of the candidate paths.
 
     Candidates: the optimizer's path (for ``"auto"`` the size-bounded search of the module
     docstring) and the network's natural path. An explicit path is taken as given.
@@ -231,7 +235,7 @@ def best_path(inputs, output, size_dict, optimize="auto", natural_path=None, ite
     else:
         path = find_path(inputs, output, size_dict, optimize, natural_path)
         candidates.append(path_cost(inputs, output, size_dict, path, itemsize))
-    best = min(candidates, key=lambda c: (c.largest_intermediate, c.flops))
+    best = min(candidates, key=lambda c: (c.flops, c.largest_intermediate))
     return [tuple(s) for s in best.path], best
 
 
@@ -264,32 +268,48 @@ def _auto_paths(inputs, output, size_dict, has_natural):
     return paths
 
 
-def hyper_greedy(inputs, output, size_dict, trials=0, seed=0, work=None):
+def hyper_greedy(inputs, output, size_dict, trials=0, seed=0, work=None, minimize="flops"):
     """A linear-format path from a greedy search on the hypergraph; ``trials`` perturbed runs more.
 
     Each merge minimizes size(ab) - alpha * (size(a) + size(b)) over pairs of tensors sharing an
-    index (alpha = 1, opt_einsum's greedy, on the plain run); trials draw alpha from [0.5, 2] and
-    add Gumbel noise to the log2 scores. Indices a tensor alone carries and the output keeps are
-    folded into one log2 size, so a run costs O(n log n) however many open legs intermediates
-    gather; hyperedges on more than :data:`HYPER_FANOUT` tensors seed a chain of pairs, not all
-    pairs. The best run by estimated (largest intermediate, FLOPs) in log2 is returned. ``work``
-    caps the trials: at most ``work`` index visits in all (counted, so the cap is deterministic).
+    index held by at most :data:`HYPER_FANOUT` tensors (alpha = 1, opt_einsum's and cotengra's greedy,
+    on the plain run); what no such index joins is merged smallest first at the end. An index shared
+    by k tensors leaves a pair's result only when the pair holds its last holders. Trials draw alpha
+    log-uniformly from :data:`ALPHA_RANGE` and add Gumbel noise (scale from :data:`TEMPERATURE_RANGE`)
+    to the log2 scores. Indices a tensor alone carries and the output keeps are folded into one log2
+    size, so a run costs O(n log n) however many open legs intermediates gather. The best run by
+    estimated log2 cost is returned: (FLOPs, largest intermediate) for ``minimize="flops"``, (largest,
+    FLOPs) for ``"size"``. ``work`` caps the trials: at most ``work`` index visits in all (counted, so
+    the cap is deterministic).
 
     Examples
     --------
     >>> hyper_greedy([("i", "h"), ("h", "j"), ("h", "k")], ("i", "j", "k"), dict(i=2, j=3, k=4, h=5))
     [(0, 1), (0, 1)]
     """
+    if minimize not in _ORDERINGS:
+        raise OptimizeError(f"minimize must be one of {', '.join(_ORDERINGS)}, not {minimize!r}")
     if len(inputs) <= 1:
         return [(0,)] if inputs else []
     search = _Greedy(inputs, output, size_dict)
     rng = random.Random(seed)
-    best = search.run()
-    trials = min(trials, work // max(best[3], 1)) if work is not None else trials
+    key, best = _ORDERINGS[minimize], search.run()
+    left = math.inf if work is None else work
+    lo, hi = (math.log(a) for a in ALPHA_RANGE)
     for _ in range(trials):
-        best = min(best, search.run(alpha=rng.uniform(*ALPHA_RANGE), temperature=rng.uniform(*TEMPERATURE_RANGE),
-                                    rng=rng))
+        if left <= 0:
+            break
+        # a trial stops as soon as it is worse than the best in the ordering's first criterion
+        bound = (best[0], math.inf) if minimize == "size" else (math.inf, best[1])
+        run = search.run(alpha=math.exp(rng.uniform(lo, hi)), temperature=rng.uniform(*TEMPERATURE_RANGE), rng=rng,
+                         work_limit=left, bound=bound)
+        left -= run[3]
+        if run[2] is not None and key(run) < key(best):
+            best = run
     return ssa_to_linear(best[2], len(inputs))
+
+
+_ORDERINGS = {"flops": lambda run: (run[1], run[0]), "size": lambda run: (run[0], run[1])}
 
 
 @OPTIMIZERS.register("hyper-greedy", source="tn")
@@ -315,21 +335,31 @@ class _Greedy:
     """Greedy contractions of one hypergraph, in float log2 sizes (see :func:`hyper_greedy`).
 
     Each tensor carries its *live* indices (those on another tensor too) and the log2 size of the
-    indices on it alone that the output keeps: those never change a choice.
+    indices on it alone that the output keeps: those never change a choice. Indices are numbered in
+    order of first appearance, so every set iterates in the same order in every process (string
+    labels hash differently per process) and a run is reproducible.
     """
 
     def __init__(self, inputs, output, size_dict):
-        self.output = frozenset(output)
+        number = {}
+        for t in inputs:
+            for i in t:
+                number.setdefault(i, len(number))
+        self.output = frozenset(number[i] for i in output if i in number)
         # a size-0 index (an empty batch) makes every path free: scored as size 1
-        self.lsize = {i: _log(max(size_dict[i], 1), 2) for t in inputs for i in t}
+        self.lsize = [_log(max(size_dict[i], 1), 2) for i in number]
+        self.inputs = [frozenset(number[i] for i in t) for t in inputs]
         self.where = {}
-        for k, t in enumerate(inputs):
-            for i in set(t):
+        for k, t in enumerate(self.inputs):
+            for i in t:
                 self.where.setdefault(i, set()).add(k)
-        self.inputs = [frozenset(t) for t in inputs]
 
-    def run(self, alpha=1.0, temperature=0.0, rng=None):
-        """``(log2 largest, log2 flops, ssa path, work)`` of one greedy run (work: index visits)."""
+    def run(self, alpha=1.0, temperature=0.0, rng=None, work_limit=math.inf, bound=(math.inf, math.inf)):
+        """``(log2 largest, log2 flops, ssa path, work)`` of one greedy run (work: index visits).
+
+        The run stops, with ``None`` for its path, once its work passes ``work_limit`` or its log2
+        (largest, flops) so far passes either of ``bound`` (a trial that cannot win).
+        """
         lsize, out = self.lsize, self.output
         where = {i: set(ts) for i, ts in self.where.items()}
         live, private, logsize = {}, {}, {}
@@ -337,15 +367,14 @@ class _Greedy:
             live[k] = {i for i in t if len(where[i]) > 1}
             private[k] = sum(lsize[i] for i in t if len(where[i]) == 1 and i in out)
             logsize[k] = sum(lsize[i] for i in t)
-        count = {i: len(ts) for i, ts in where.items()}
-        heap, ssa, nxt, work = [], [], len(self.inputs), [0]
+        heap, ssa, nxt, work, ties = [], [], len(self.inputs), [0], itertools.count()
         largest, flops = -math.inf, -math.inf
 
         def merged(a, b):
             """(kept live indices, log2 size of the result, log2 size of the joint index space)."""
             la, lb = live[a], live[b]
             both = la & lb
-            kept = {i for i in la | lb if count[i] > 1 + (i in both)}
+            kept = {i for i in la | lb if len(where[i]) > 1 + (i in both)}
             lk = private[a] + private[b] + sum(lsize[i] for i in kept)
             lk += sum(lsize[i] for i in (la | lb) - kept if i in out)
             work[0] += len(la) + len(lb)
@@ -356,17 +385,10 @@ class _Greedy:
             score = _score(lk, logsize[a], logsize[b], alpha)
             if temperature:
                 score -= temperature * math.log(-math.log(rng.random() or 1e-300))
-            heapq.heappush(heap, (score, a, b))
+            heapq.heappush(heap, (score, next(ties), a, b))  # equal scores: first pushed first
 
-        for ts in where.values():
-            ts = sorted(ts)
-            pairs = itertools.combinations(ts, 2) if len(ts) <= HYPER_FANOUT else itertools.pairwise(ts)
-            for a, b in pairs:
-                push(a, b)
-        while heap:
-            _, a, b = heapq.heappop(heap)
-            if a not in live or b not in live:
-                continue
+        def contract(a, b):
+            nonlocal largest, flops, nxt
             kept, lk, joint = merged(a, b)
             largest, flops = max(largest, lk), _logaddexp2(flops, joint)
             c, nxt = nxt, nxt + 1
@@ -374,31 +396,42 @@ class _Greedy:
             for i in live[a] | live[b]:
                 where[i].discard(a)
                 where[i].discard(b)
-                count[i] = len(where[i])
             for i in kept:
                 where[i].add(c)
-                count[i] += 1
             live[c], private[c], logsize[c] = kept, lk - sum(lsize[i] for i in kept), lk
             for k in (a, b):
                 del live[k], private[k], logsize[k]
-            # neighbours through ordinary indices; through a hyperedge on many tensors (a batch index)
-            # only if there are none: its pairs are near outer products, each a wasted score
-            small = [i for i in kept if count[i] <= HYPER_FANOUT]
+            return c
+
+        # pairs only through indices on at most HYPER_FANOUT tensors: a pair sharing nothing but a
+        # batch-like hyperedge is a near outer product, and all its pairs would be quadratic work
+        for ts in where.values():
+            if len(ts) <= HYPER_FANOUT:
+                for a, b in itertools.combinations(sorted(ts), 2):
+                    push(a, b)
+        while heap:
+            _, _, a, b = heapq.heappop(heap)
+            if a not in live or b not in live:
+                continue
+            c = contract(a, b)
+            if work[0] > work_limit or largest > bound[0] or flops > bound[1]:
+                return largest, flops, None, work[0]
             seen = {c}
-            for i in small or kept:
+            for i in live[c]:
                 ts = where[i]
-                for k in (ts if len(ts) <= HYPER_FANOUT else itertools.islice(ts, HYPER_FANOUT)):
-                    if k not in seen:
-                        seen.add(k)
-                        push(c, k)
-        rest = [(logsize[k], k) for k in live]  # disconnected pieces: outer products, smallest first
+                if len(ts) <= HYPER_FANOUT:
+                    for k in ts:
+                        if k not in seen:
+                            seen.add(k)
+                            push(c, k)
+        # what no small index joins (disconnected pieces, or ones joined by large hyperedges only):
+        # the two smallest first
+        rest = [(logsize[k], k) for k in live]
         heapq.heapify(rest)
         while len(rest) > 1:
-            (la, a), (lb, b) = heapq.heappop(rest), heapq.heappop(rest)
-            largest, flops = max(largest, la + lb), _logaddexp2(flops, la + lb)
-            ssa.append((a, b))
-            heapq.heappush(rest, (la + lb, nxt))
-            nxt += 1
+            (_, a), (_, b) = heapq.heappop(rest), heapq.heappop(rest)
+            c = contract(a, b)
+            heapq.heappush(rest, (logsize[c], c))
         return largest, flops, ssa, work[0]
 
 

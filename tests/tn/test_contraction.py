@@ -2,8 +2,12 @@
 
 import math
 import multiprocessing
+import os
 import random
+import subprocess
+import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import opt_einsum
@@ -88,7 +92,7 @@ def test_auto_is_valid_and_never_worse_than_plain_greedy(case):
     inputs, output, sizes = case
     path, cost = contraction.best_path(inputs, output, sizes, "auto")
     greedy = path_cost(inputs, output, sizes, opt_einsum.paths.greedy([set(t) for t in inputs], set(output), sizes))
-    assert (cost.largest_intermediate, cost.flops) <= (greedy.largest_intermediate, greedy.flops)
+    assert (cost.flops, cost.largest_intermediate) <= (greedy.flops, greedy.largest_intermediate)
     arrays = arrays_for(inputs, sizes, 1)
     table = contraction.symbols_for(inputs, output)
     expected = np.einsum(contraction.equation(inputs, output, table), *arrays)
@@ -121,19 +125,85 @@ def test_auto_on_a_large_builder_network_replays_the_natural_path_once(monkeypat
     assert cost.flops == path_cost(inputs, output, sizes, net.natural_path).flops
 
 
-def test_auto_matches_cotengra_greedy_on_random_hyperedge_contractions():
+def replayed(inputs, output, sizes, path):
+    """(FLOPs, largest intermediate) of ``path`` counted independently of tn.cost: operands as plain lists,
+    each step's joint index space one multiply-add per element, its result the indices still needed."""
+    ops, flops, largest = [set(t) for t in inputs], 0, 0
+    for step in path:
+        taken = [ops.pop(p) for p in sorted(step, reverse=True)]
+        joint = set().union(*taken)
+        flops += math.prod(sizes[i] for i in joint)
+        kept = {i for i in joint if i in output or any(i in t for t in ops)}
+        largest = max(largest, math.prod(sizes[i] for i in kept))
+        ops.append(kept)
+    return flops, largest
+
+
+def hyperedge_contractions(sizes=(20, 80, 160), seeds=range(3)):
+    """cotengra's random contractions with inner and output hyperedges (an index on 3..n tensors)."""
     ctg = pytest.importorskip("cotengra")
+    for n in sizes:
+        for seed in seeds:
+            inputs, output, _, size_dict = ctg.utils.rand_equation(n, 3, n_out=2, n_hyper_in=max(2, n // 20),
+                                                                   n_hyper_out=1, seed=seed)
+            yield [tuple(t) for t in inputs], tuple(output), size_dict
+
+
+def test_auto_matches_cotengra_greedy_on_random_hyperedge_contractions():
+    pytest.importorskip("cotengra")
     from cotengra.pathfinders.path_basic import optimize_greedy
     ratios = []
-    for seed in range(6):
-        inputs, output, _, sizes = ctg.utils.rand_equation(12 + 8 * seed, 3, n_out=2, n_hyper_in=4, n_hyper_out=1,
-                                                           seed=seed)
-        inputs = [tuple(t) for t in inputs]
-        theirs = path_cost(inputs, tuple(output), sizes, optimize_greedy(inputs, output, sizes))
-        ours = contraction.best_path(inputs, tuple(output), sizes, "auto")[1]
-        ratios.append(ours.flops / theirs.flops)
-        assert ours.largest_intermediate <= theirs.largest_intermediate * 1.5
-    assert max(ratios) <= 1.25 and math.prod(ratios) ** (1 / len(ratios)) <= 1.0
+    for inputs, output, sizes in hyperedge_contractions():
+        theirs = replayed(inputs, output, sizes, optimize_greedy(inputs, output, sizes))
+        path, ours = contraction.best_path(inputs, output, sizes, "auto")
+        contraction._check_path(path, len(inputs))
+        assert replayed(inputs, output, sizes, path) == (ours.flops, ours.largest_intermediate)
+        ratios.append(ours.flops / theirs[0])
+    assert max(ratios) <= 1.5 and math.prod(ratios) ** (1 / len(ratios)) <= 1.05, ratios
+
+
+def test_hyper_greedy_trials_share_one_deterministic_work_budget(monkeypatch):
+    runs = []
+    original = contraction._Greedy.run
+    monkeypatch.setattr(contraction._Greedy, "run", lambda self, *a, **k: runs.append(original(self, *a, **k))
+                        or runs[-1])
+    inputs, output, sizes = list(hyperedge_contractions(sizes=(160,), seeds=(1,)))[0]
+    budget = 50_000
+    path = contraction.hyper_greedy(inputs, output, sizes, trials=1000, work=budget)
+    trial_work = [r[3] for r in runs[1:]]
+    assert 1 < len(runs) < 1001  # the budget, not the trial count, stopped the search
+    # a trial starts only while budget is left and stops within a step of its end
+    assert sum(trial_work[:-1]) < budget <= sum(trial_work) < budget + runs[0][3]
+    best = min((r for r in runs if r[2] is not None), key=lambda r: (r[1], r[0]))
+    assert contraction.ssa_to_linear(best[2], len(inputs)) == path  # the fewest estimated FLOPs of the finished runs
+    assert all(r[1] > best[1] for r in runs[1:-1] if r[2] is None)  # only the last trial may be cut by the budget
+    first = [(r[1], r[3]) for r in runs]
+    runs.clear()
+    assert contraction.hyper_greedy(inputs, output, sizes, trials=1000, work=budget) == path
+    assert [(r[1], r[3]) for r in runs] == first  # same runs, same work: the budget is deterministic
+
+
+def test_hyper_greedy_is_the_same_in_every_process():
+    """String labels hash differently per process; the search must not depend on set order."""
+    code = ("import json, sys; from tn import contraction; from tests.tn.test_contraction import hyperedge_contractions;"
+            "case = list(hyperedge_contractions(sizes=(80,), seeds=(2,)))[0];"
+            "print(json.dumps(contraction.hyper_greedy(*case, trials=8)))")
+    root = Path(__file__).resolve().parents[2]
+    outs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root,
+                           env={**os.environ, "PYTHONHASHSEED": str(h), "PYTHONPATH": str(root)}).stdout
+            for h in (1, 2, 3)}
+    assert len(outs) == 1
+
+
+def test_wide_hyperedges_seed_no_pairs():
+    """A batch-like index on every tensor of a chain: the greedy follows the chain's bonds (no outer products)."""
+    n = contraction.HYPER_FANOUT + 8
+    inputs = [("batch", f"b{k}", f"b{k + 1}") for k in range(n)]
+    sizes = {"batch": 4, **{f"b{k}": 8 for k in range(n + 1)}}
+    path = contraction.hyper_greedy(inputs, ("batch", "b0", f"b{n}"), sizes)
+    flops, largest = replayed(inputs, ("batch", "b0", f"b{n}"), sizes, path)
+    assert largest == 4 * 8 * 8  # every intermediate is a (batch, end, end) piece of the chain
+    assert flops <= n * 4 * 8**3
 
 
 def test_cost_convention_equals_cotengra_where_every_index_is_shared():
