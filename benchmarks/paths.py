@@ -21,11 +21,13 @@ with hyperedges (an index on 3+ tensors), where a greedy's handling of them deci
 
 - ``random hyper``: :func:`random_hypergraph` (bonds of a random graph of mean degree 3, n/10 hyperedges on
   3-6 tensors, one wide inner hyperedge and one wide output (batch-like) index on n/4..n/2 tensors, two
-  open legs, dimensions 2-3), n in {20, 80, 160, 260} (and 1000 for time), 4 seeds;
+  open legs, dimensions 2-3), n in {20, 80, 160, 260}, 4 seeds; n = 1000 for the search time only (a family
+  of its own: at 10^150+ FLOPs every greedy's result swings over tens of orders of magnitude);
 - ``ctg rand_equation``: cotengra's generator (``cotengra.utils.rand_equation``, mean degree 3, n/20
   inner hyperedges and one output hyperedge on 3..n tensors each, two open legs, dimensions 2-3), n <= 260;
 - ``mixed fed``: both terms of a mixed decomposition (``builders.mixed``, M = 2, widths 4) fed a batch of
-  B in {1, 4} feature vectors (the batch index: a hyperedge on every feature tensor), N in {64, 128, 256}.
+  B in {1, 4} feature vectors (the batch index: a hyperedge on every feature tensor), N in {64, 128, 256, 512}
+  (191 to 1535 tensors).
 
 "ours" is ``best_path(..., "auto")`` with the network's natural path (if any) as ``net.cost()`` chooses;
 "search" the same without the natural path (the search alone). "ctg" is cotengra's greedy
@@ -44,6 +46,7 @@ import random
 import sys
 import time
 import warnings
+from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -210,7 +213,10 @@ def random_hypergraph(n, seed=0):
     return [tuple(t) for t in inputs], tuple(output), sizes
 
 
-RAND_EQUATION_MAX = 260  # larger rand_equation networks cost > 10^100 FLOPs and opt_einsum's greedy takes minutes
+# beyond, random networks cost > 10^100 FLOPs (treewidth grows with n) and any greedy's FLOPs swing over
+# tens of orders of magnitude with its tie-breaking: larger random hypergraphs are timed, not compared, and
+# rand_equation's take opt_einsum's greedy minutes
+RAND_EQUATION_MAX = 260
 
 
 def hyper_cases(sizes, seeds, mixed_sizes, batches):
@@ -218,7 +224,8 @@ def hyper_cases(sizes, seeds, mixed_sizes, batches):
     import cotengra as ctg
     for n in sizes:
         for seed in seeds:
-            yield ("random hyper", n, seed, *random_hypergraph(n, seed), None)
+            family = "random hyper" if n <= RAND_EQUATION_MAX else f"random hyper n > {RAND_EQUATION_MAX} (time)"
+            yield (family, n, seed, *random_hypergraph(n, seed), None)
     for n in (n for n in sizes if n <= RAND_EQUATION_MAX):
         for seed in seeds:
             inputs, output, _, sz = ctg.utils.rand_equation(n, 3, n_out=2, n_hyper_in=max(2, n // 20), n_hyper_out=1,
@@ -237,6 +244,11 @@ def hyper_cases(sizes, seeds, mixed_sizes, batches):
                        fed.natural_path)
 
 
+def _short(count: int) -> str:
+    """An exact int in 3 significant digits (FLOPs of random networks pass the float range)."""
+    return format(Decimal(count), ".3g")
+
+
 def _timed(fn):
     start = time.perf_counter()
     out = fn()
@@ -246,11 +258,12 @@ def _timed(fn):
 def hyper_row(family, n, seed, inputs, output, sizes, natural):
     import opt_einsum as oe
     from cotengra.pathfinders.path_basic import optimize_greedy
+
     from tn.contraction import best_path
     (_, ours), ours_s = _timed(lambda: best_path(inputs, output, sizes, "auto", natural))
     search = ours if natural is None else best_path(inputs, output, sizes, "auto")[1]
-    row = {"family": family, "n": n, "seed": seed, "tensors": len(inputs), "ours_flops": ours.flops,
-           "ours_largest": ours.largest_intermediate, "ours_s": ours_s}
+    row = {"family": family, "n": n, "seed": seed, "tensors": len(inputs), "ours_flops": _short(ours.flops),
+           "ours_largest": _short(ours.largest_intermediate), "ours_s": ours_s}
     try:
         ctg_p, row["ctg_s"] = _timed(lambda: optimize_greedy(inputs, output, sizes))
     except OverflowError:  # its float scores overflow once sizes pass 2^1024
@@ -259,7 +272,7 @@ def hyper_row(family, n, seed, inputs, output, sizes, natural):
     ctg = path_cost(inputs, output, sizes, ctg_p)
     sym = common.symbolize(inputs, output, sizes)
     oe_p, row["oe_s"] = _timed(lambda: oe.paths.greedy(sym[1], sym[2], sym[3]))
-    row.update(ctg_flops=ctg.flops, flops_ratio=ours.flops / ctg.flops, search_ratio=search.flops / ctg.flops,
+    row.update(ctg_flops=_short(ctg.flops), flops_ratio=ours.flops / ctg.flops, search_ratio=search.flops / ctg.flops,
                oe_ratio=path_cost(inputs, output, sizes, oe_p).flops / ctg.flops,
                largest_ratio=ours.largest_intermediate / ctg.largest_intermediate)
     return row
@@ -288,7 +301,7 @@ def hypergraphs(argv=None, out_dir=None, sizes=None, seeds=None, mixed_sizes=Non
     out_dir = out_dir if out_dir is not None else args.out
     sizes = sizes or ((20, 80) if args.quick else (20, 80, 160, 260, 1000))
     seeds = seeds or ((0, 1) if args.quick else (0, 1, 2, 3))
-    mixed_sizes = mixed_sizes or ((64,) if args.quick else (64, 128, 256))
+    mixed_sizes = mixed_sizes or ((64,) if args.quick else (64, 128, 256, 512))
     start, rows = time.perf_counter(), []
     for case in hyper_cases(sizes, seeds, mixed_sizes, batches):
         rows.append(hyper_row(*case))

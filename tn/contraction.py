@@ -271,16 +271,20 @@ def _auto_paths(inputs, output, size_dict, has_natural):
 def hyper_greedy(inputs, output, size_dict, trials=0, seed=0, work=None, minimize="flops"):
     """A linear-format path from a greedy search on the hypergraph; ``trials`` perturbed runs more.
 
-    Each merge minimizes size(ab) - alpha * (size(a) + size(b)) over pairs of tensors sharing an
-    index held by at most :data:`HYPER_FANOUT` tensors (alpha = 1, opt_einsum's and cotengra's greedy,
-    on the plain run); what no such index joins is merged smallest first at the end. An index shared
-    by k tensors leaves a pair's result only when the pair holds its last holders. Trials draw alpha
-    log-uniformly from :data:`ALPHA_RANGE` and add Gumbel noise (scale from :data:`TEMPERATURE_RANGE`)
-    to the log2 scores. Indices a tensor alone carries and the output keeps are folded into one log2
-    size, so a run costs O(n log n) however many open legs intermediates gather. The best run by
-    estimated log2 cost is returned: (FLOPs, largest intermediate) for ``minimize="flops"``, (largest,
-    FLOPs) for ``"size"``. ``work`` caps the trials: at most ``work`` index visits in all (counted, so
-    the cap is deterministic).
+    Each merge minimizes size(ab) - alpha * (size(a) + size(b)) over queued pairs of tensors sharing
+    an index held by at most :data:`HYPER_FANOUT` tensors (alpha = 1 on the plain run: cotengra's
+    greedy, which queues every pair of each new tensor); what no such index joins is merged smallest
+    first at the end. An index shared by k tensors leaves a pair's result only when the pair holds its
+    last holders. The first trial is the plain run's twin that queues only each new tensor's best pair
+    (opt_einsum's greedy: on large random hypergraphs either can win by orders of magnitude); the
+    others alternate the two, draw alpha log-uniformly from :data:`ALPHA_RANGE` and add Gumbel noise
+    (scale from :data:`TEMPERATURE_RANGE`) to the log2 scores. Indices a tensor alone carries and the
+    output keeps are folded into one log2 size, so a run costs O(n log n) however many open legs
+    intermediates gather. The best run by estimated log2 cost is returned: (FLOPs, largest
+    intermediate) for ``minimize="flops"``, (largest, FLOPs) for ``"size"``. ``work`` caps the
+    trials: at most max(``work``, the plain run's) index visits in all (counted, so the cap is
+    deterministic; the trial that crosses it stops there), and a trial stops as soon as it is worse
+    than the best run in the ordering's first criterion.
 
     Examples
     --------
@@ -294,15 +298,18 @@ def hyper_greedy(inputs, output, size_dict, trials=0, seed=0, work=None, minimiz
     search = _Greedy(inputs, output, size_dict)
     rng = random.Random(seed)
     key, best = _ORDERINGS[minimize], search.run()
-    left = math.inf if work is None else work
+    left = math.inf if work is None else max(work, best[3])
     lo, hi = (math.log(a) for a in ALPHA_RANGE)
-    for _ in range(trials):
+    for trial in range(trials):
         if left <= 0:
             break
         # a trial stops as soon as it is worse than the best in the ordering's first criterion
         bound = (best[0], math.inf) if minimize == "size" else (math.inf, best[1])
-        run = search.run(alpha=math.exp(rng.uniform(lo, hi)), temperature=rng.uniform(*TEMPERATURE_RANGE), rng=rng,
-                         work_limit=left, bound=bound)
+        if trial == 0:  # the plain run's twin that queues only each new tensor's best pair (opt_einsum's greedy)
+            run = search.run(work_limit=left, bound=bound, best_only=True)
+        else:
+            run = search.run(alpha=math.exp(rng.uniform(lo, hi)), temperature=rng.uniform(*TEMPERATURE_RANGE),
+                             rng=rng, work_limit=left, bound=bound, best_only=trial % 2 == 1)
         left -= run[3]
         if run[2] is not None and key(run) < key(best):
             best = run
@@ -354,7 +361,8 @@ class _Greedy:
             for i in t:
                 self.where.setdefault(i, set()).add(k)
 
-    def run(self, alpha=1.0, temperature=0.0, rng=None, work_limit=math.inf, bound=(math.inf, math.inf)):
+    def run(self, alpha=1.0, temperature=0.0, rng=None, work_limit=math.inf, bound=(math.inf, math.inf),
+            best_only=False):
         """``(log2 largest, log2 flops, ssa path, work)`` of one greedy run (work: index visits).
 
         The run stops, with ``None`` for its path, once its work passes ``work_limit`` or its log2
@@ -380,12 +388,19 @@ class _Greedy:
             work[0] += len(la) + len(lb)
             return kept, lk, logsize[a] + logsize[b] - sum(lsize[i] for i in both)
 
-        def push(a, b):
-            lk = merged(a, b)[1]
-            score = _score(lk, logsize[a], logsize[b], alpha)
-            if temperature:
-                score -= temperature * math.log(-math.log(rng.random() or 1e-300))
-            heapq.heappush(heap, (score, next(ties), a, b))  # equal scores: first pushed first
+        def push(a, partners):
+            """Queue the pairs of ``a`` with ``partners`` (only the best one if ``best_only``)."""
+            entries = []
+            for b in partners:
+                score = _score(merged(a, b)[1], logsize[a], logsize[b], alpha)
+                if temperature:
+                    score -= temperature * math.log(-math.log(rng.random() or 1e-300))
+                entries.append((score, next(ties), a, b))  # equal scores: first pushed first
+            for entry in ((min(entries),) if best_only and entries else entries):
+                heapq.heappush(heap, entry)
+
+        def stop():
+            return work[0] > work_limit or largest > bound[0] or flops > bound[1]
 
         def contract(a, b):
             nonlocal largest, flops, nxt
@@ -407,23 +422,19 @@ class _Greedy:
         # batch-like hyperedge is a near outer product, and all its pairs would be quadratic work
         for ts in where.values():
             if len(ts) <= HYPER_FANOUT:
-                for a, b in itertools.combinations(sorted(ts), 2):
-                    push(a, b)
+                ts = sorted(ts)
+                for k, a in enumerate(ts[:-1]):
+                    push(a, ts[k + 1:])
         while heap:
             _, _, a, b = heapq.heappop(heap)
             if a not in live or b not in live:
                 continue
             c = contract(a, b)
-            if work[0] > work_limit or largest > bound[0] or flops > bound[1]:
+            if stop():
                 return largest, flops, None, work[0]
-            seen = {c}
-            for i in live[c]:
-                ts = where[i]
-                if len(ts) <= HYPER_FANOUT:
-                    for k in ts:
-                        if k not in seen:
-                            seen.add(k)
-                            push(c, k)
+            partners = {k for i in live[c] if len(where[i]) <= HYPER_FANOUT for k in where[i]}
+            partners.discard(c)
+            push(c, sorted(partners))
         # what no small index joins (disconnected pieces, or ones joined by large hyperedges only):
         # the two smallest first
         rest = [(logsize[k], k) for k in live]
@@ -431,6 +442,8 @@ class _Greedy:
         while len(rest) > 1:
             (_, a), (_, b) = heapq.heappop(rest), heapq.heappop(rest)
             c = contract(a, b)
+            if stop():
+                return largest, flops, None, work[0]
             heapq.heappush(rest, (logsize[c], c))
         return largest, flops, ssa, work[0]
 

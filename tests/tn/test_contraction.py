@@ -167,11 +167,11 @@ def test_hyper_greedy_trials_share_one_deterministic_work_budget(monkeypatch):
     original = contraction._Greedy.run
     monkeypatch.setattr(contraction._Greedy, "run", lambda self, *a, **k: runs.append(original(self, *a, **k))
                         or runs[-1])
-    inputs, output, sizes = list(hyperedge_contractions(sizes=(160,), seeds=(1,)))[0]
+    inputs, output, sizes = next(hyperedge_contractions(sizes=(160,), seeds=(1,)))
     budget = 50_000
     path = contraction.hyper_greedy(inputs, output, sizes, trials=1000, work=budget)
     trial_work = [r[3] for r in runs[1:]]
-    assert 1 < len(runs) < 1001  # the budget, not the trial count, stopped the search
+    assert 1 < len(runs) < 1001 and runs[0][3] < budget  # the budget, not the trial count, stopped the search
     # a trial starts only while budget is left and stops within a step of its end
     assert sum(trial_work[:-1]) < budget <= sum(trial_work) < budget + runs[0][3]
     best = min((r for r in runs if r[2] is not None), key=lambda r: (r[1], r[0]))
@@ -186,7 +186,7 @@ def test_hyper_greedy_trials_share_one_deterministic_work_budget(monkeypatch):
 def test_hyper_greedy_is_the_same_in_every_process():
     """String labels hash differently per process; the search must not depend on set order."""
     code = ("import json, sys; from tn import contraction; from tests.tn.test_contraction import hyperedge_contractions;"
-            "case = list(hyperedge_contractions(sizes=(80,), seeds=(2,)))[0];"
+            "case = next(hyperedge_contractions(sizes=(80,), seeds=(2,)));"
             "print(json.dumps(contraction.hyper_greedy(*case, trials=8)))")
     root = Path(__file__).resolve().parents[2]
     outs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root,
