@@ -198,7 +198,8 @@ def _builders_help() -> str:
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="tn-mincut", formatter_class=argparse.RawDescriptionHelpFormatter,
                 description="Min-cut bounds on matricization ranks of a tensor network "
-                            "(no arguments: " + " ".join(DEFAULT_ARGS) + ").",
+                            "(no arguments: " + " ".join(DEFAULT_ARGS) + "; builder flags without a "
+                            "builder: deep_convac).",
                 epilog=_builders_help())
     p.add_argument("builder", nargs="?", help="builder name (listed below), or omit with --load")
     p.add_argument("--load", metavar="FILE", help="a network saved with .save() (.tnet)")
@@ -456,9 +457,10 @@ def main(argv=None) -> int:
     try:
         args = build_parser().parse_args(argv)
         if not args.builder and not args.load:
-            if args.grid is None:
+            if all(getattr(args, _dest(f)) is None for f in BUILDER_FLAGS):
                 raise UsageError("give a builder name (e.g. convac) or --load FILE")
-            args.builder = "deep_convac"  # tn-mincut --grid 8x8 ...: the paper's deep network
+            # tn-mincut --N 4096 / --grid 8x8 ...: the default network's architecture (the paper's deep network)
+            args.builder = "deep_convac"
         if args.labels and not args.draw:
             raise UsageError("--labels only applies with --draw FILE.png")
         head, rows = run(args)

@@ -71,7 +71,7 @@ def test_all_balanced(capsys):
     (["convac", "--N", "8", "--flow-func", "magic"], "unknown flow_func"),
     (["convac", "--N", "64", "--validate", "--partition", "odd-even", "--spectrum-method", "gram"], "gram limit"),
     (["convac", "--N", "7"], "N"),
-    (["--N", "8"], "builder name"),
+    (["--partition", "odd-even"], "builder name"),
     (["convac", "--N", "32", "--all-balanced"], "--summary"),
     (["deep_convac", "--tree", "mirror"], "does not take --tree; it takes --N --M --widths --pooling"),
     (["shallow_convac", "--dilations", "1,2"], "does not take --dilations"),
@@ -86,6 +86,13 @@ def test_bad_input_exits_2_with_one_line(argv, message, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("tn-mincut: error:") and message in err
     assert "Traceback" not in err
+
+
+def test_builder_flags_without_a_builder_mean_the_default_architecture(capsys):
+    assert main(["--N", "8", "--partition", "left-right", "--partition", "odd-even", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["header"]["network"]["builder"] == "deep_convac"
+    assert [r["bound"] for r in doc["rows"]] == [2, 16]  # theory §4: balanced, N = 8, M = 2, widths 2
 
 
 def test_subprocess_default_command():
