@@ -21,8 +21,9 @@ of that path:
   ``AUTO_TRIAL_WORK`` tensors on), or, with a natural path, one deterministic greedy run only up
   to :data:`AUTO_GREEDY_MAX` tensors and the natural path alone beyond.
 
-The trials of all sizes share one deterministic budget of :data:`AUTO_WORK` index visits, and each
-stops as soon as its FLOPs pass the best run's. Trials are scored in floating log2 space; only the
+The trials share one deterministic budget of max(:data:`AUTO_WORK`, the plain run's) index visits
+(so past ~1000 tensors the search costs at most about two plain runs), and each stops as soon as
+its FLOPs pass the best run's. Trials are scored in floating log2 space; only the
 winner of each optimizer is replayed exactly.
 Errors an optimizer raises (opt_einsum's own, e.g. a reused ``RandomGreedy``) become
 :class:`~tn.errors.OptimizeError`.
@@ -57,7 +58,7 @@ AUTO_WORK = 500_000         # and at most this many index visits in all trials (
 AUTO_OE_RANDOM_MAX = 16     # opt_einsum's random greedy too up to this many tensors
 ALPHA_RANGE = (0.01, 16.0)      # trials draw alpha log-uniformly from this range (cotengra's costmod 0.1..4, squared)
 TEMPERATURE_RANGE = (0.01, 1.5)  # and the Gumbel noise scale (log2 units) uniformly from this one
-HYPER_FANOUT = 16           # pairs seeded per index: all pairs of its tensors up to this many, else a chain
+HYPER_FANOUT = 16           # pairs are queued through indices on at most this many tensors (wider: batch-like)
 
 OPTIMIZERS = Registry("optimizer", hint="or an opt_einsum PathOptimizer / cotengra optimizer object, or an "
                                         "explicit path")
