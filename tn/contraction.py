@@ -55,6 +55,7 @@ AUTO_TRIALS = 32            # perturbed hypergraph-greedy trials on small networ
 AUTO_TRIAL_WORK = 32 * 256  # above AUTO_REFINE_MAX: AUTO_TRIAL_WORK // n trials
 AUTO_GREEDY_MAX = 4096      # with a natural path, no greedy run above this many tensors
 AUTO_WORK = 500_000         # and at most this many index visits in all trials (a deterministic budget, ~0.2 s)
+MEMORY_SLACK = 2            # best_path: fewest FLOPs among paths at most this much larger (largest intermediate)
 AUTO_OE_RANDOM_MAX = 16     # opt_einsum's random greedy too up to this many tensors
 ALPHA_RANGE = (0.01, 16.0)      # trials draw alpha log-uniformly from this range (cotengra's costmod 0.1..4, squared)
 TEMPERATURE_RANGE = (0.01, 1.5)  # and the Gumbel noise scale (log2 units) uniformly from this one
@@ -219,7 +220,9 @@ def _describe(optimize) -> str:
 
 
 def best_path(inputs, output, size_dict, optimize="auto", natural_path=None, itemsize=8):
-    """(path, cost): the cheapest (FLOPs, then largest intermediate) of the candidate paths.
+    """(path, cost): the cheapest (FLOPs, then largest intermediate) of the candidate paths whose largest
+    intermediate is within :data:`MEMORY_SLACK` times the smallest one (fewer FLOPs never buy an
+    intermediate that the memory guard might refuse where another candidate fits).
 
     Candidates: the optimizer's path (for ``"auto"`` the size-bounded search of the module
     docstring) and the network's natural path. An explicit path is taken as given.
@@ -236,8 +239,15 @@ def best_path(inputs, output, size_dict, optimize="auto", natural_path=None, ite
     else:
         path = find_path(inputs, output, size_dict, optimize, natural_path)
         candidates.append(path_cost(inputs, output, size_dict, path, itemsize))
-    best = min(candidates, key=lambda c: (c.flops, c.largest_intermediate))
+    best = _choose(candidates)
     return [tuple(s) for s in best.path], best
+
+
+def _choose(candidates):
+    """The fewest FLOPs (then the smaller largest intermediate) within MEMORY_SLACK of the smallest largest."""
+    smallest = min(c.largest_intermediate for c in candidates)
+    return min((c for c in candidates if c.largest_intermediate <= MEMORY_SLACK * smallest),
+               key=lambda c: (c.flops, c.largest_intermediate))
 
 
 def auto_trials(n: int, has_natural: bool = False) -> int:

@@ -274,3 +274,15 @@ def test_step_functions_equal_einsum(case):
     assert np.allclose(contraction.step_function(inputs, output, sizes)(*arrays), expected)
     same = (inputs[0], inputs[0])  # a Hadamard product
     assert np.allclose(contraction.step_function(same, inputs[0], sizes)(arrays[0], arrays[0]), arrays[0] ** 2)
+
+
+def test_best_path_trades_flops_for_memory_only_within_the_slack():
+    from types import SimpleNamespace as C
+
+    from tn.contraction import MEMORY_SLACK, _choose
+    lean = C(flops=1000, largest_intermediate=10)
+    close = C(flops=500, largest_intermediate=10 * MEMORY_SLACK)      # within the slack: its FLOPs win
+    bloated = C(flops=10, largest_intermediate=10 * MEMORY_SLACK + 1)  # fewer FLOPs, but too large
+    assert _choose([lean, bloated]) is lean
+    assert _choose([lean, close, bloated]) is close
+    assert _choose([C(flops=7, largest_intermediate=3), C(flops=7, largest_intermediate=2)]).largest_intermediate == 2
