@@ -136,10 +136,13 @@ def calibrate(tree, M, weights, keys, rng):
     nodes (weight sharing) get one scalar from all of them; sharing never spans levels. Nodes of a
     level with equal arity and shapes are probed together: one gather of their children's outputs, one
     batched product and one scaling per group, so the Python work per node is a few dict lookups.
+    Each probe output is kept as (values scaled to max |.| = 1, log of the scale) and products are summed
+    logs: single probes spread like exp(sqrt(N)) around the calibrated mean, past float64's range from
+    N ~ 2^20, and a flat root multiplies N factors.
     """
     probe = rng.standard_normal((PROBE_BATCH, tree.N, M)).transpose(1, 0, 2)  # (positions, batch, M)
     probe /= np.linalg.norm(probe, axis=2, keepdims=True)
-    blocks, where = [], {}  # outputs of probed nodes: blocks[b][row] is node v's (batch, n_out), where[v] = (b, row)
+    blocks, where = [], {}  # probe outputs: blocks[b] = (values, log scales), node v at row where[v] = (b, row)
     children = tree._children
     for nodes in tree.by_level():
         groups = {}
@@ -149,30 +152,43 @@ def calibrate(tree, M, weights, keys, rng):
         ids, results, means = {}, [], []  # key -> its number in this level; per group (members, outputs, key numbers)
         for (arity, _), members in groups.items():
             if arity == 0:
-                pooled = probe[[v[0] for v in members]]
-            else:
-                pooled = np.prod(_gather(blocks, where, [children[v] for v in members]), axis=1)
+                pooled, logs = probe[[v[0] for v in members]], 0.0
+            else:  # the product over the children, in logs: a flat root multiplies N factors
+                values, logs = _gather(blocks, where, [children[v] for v in members])
+                with np.errstate(divide="ignore"):
+                    total = np.log(np.abs(values)).sum(axis=1) + logs.sum(axis=1)[:, :, None]  # (nodes, batch, n)
+                logs = total.max(axis=2)
+                logs[~np.isfinite(logs)] = 0.0  # an all-zero product
+                pooled = np.prod(np.sign(values), axis=1) * np.exp(total - logs[:, :, None])
             x = np.matmul(pooled, np.stack([weights[keys[v]] for v in members]))  # (nodes, batch, n_out)
-            means.append(np.log(np.abs(x) + np.finfo(float).tiny).mean(axis=(1, 2), dtype=np.float64))  # longdouble too
-            results.append((members, x, np.array([ids.setdefault(keys[v], len(ids)) for v in members])))
+            peak = np.abs(x).max(axis=2)
+            peak[peak == 0] = 1.0
+            x /= peak[:, :, None]
+            logs = logs + np.log(peak)
+            # the mean of log |output| over the batch and channels (float64 also for longdouble weights)
+            means.append(np.log(np.abs(x) + np.finfo(float).tiny).mean(axis=(1, 2), dtype=np.float64)
+                         + logs.mean(axis=1, dtype=np.float64))
+            results.append((members, x, logs, np.array([ids.setdefault(keys[v], len(ids)) for v in members])))
         if not results:  # the level of a headless root
             continue
         # members of one key have equal shapes: the mean over all their entries is the mean of their means
-        numbers = np.concatenate([r[2] for r in results])
-        scales = np.exp(-np.bincount(numbers, np.concatenate(means)) / np.bincount(numbers))
-        for key, scale in zip(ids, scales.tolist()):
-            weights[key] *= scale
-        for members, x, numbers in results:
-            x *= scales[numbers][:, None, None]
+        numbers = np.concatenate([r[3] for r in results])
+        log_scales = -np.bincount(numbers, np.concatenate(means)) / np.bincount(numbers)
+        for key, log_scale in zip(ids, log_scales.tolist()):
+            weights[key] *= math.exp(log_scale)
+        for members, x, logs, numbers in results:
             b = len(blocks)
-            blocks.append(x)
+            blocks.append((x, logs + log_scales[numbers][:, None]))
             where.update((v, (b, row)) for row, v in enumerate(members))
 
 
 def _gather(blocks, where, kids):
-    """(nodes, arity, batch, n) array of the children's probe outputs; one fancy index when they share a block."""
+    """The children's probe outputs: (nodes, arity, batch, n) values and (nodes, arity, batch) log scales;
+    one fancy index when they share a block."""
     spots = [[where[c] for c in ks] for ks in kids]
     first = spots[0][0][0]
     if all(b == first for row in spots for b, _ in row):
-        return blocks[first][np.array([[r for _, r in row] for row in spots])]
-    return np.stack([[blocks[b][r] for b, r in row] for row in spots])
+        rows = np.array([[r for _, r in row] for row in spots])
+        return blocks[first][0][rows], blocks[first][1][rows]
+    return (np.stack([[blocks[b][0][r] for b, r in row] for row in spots]),
+            np.stack([[blocks[b][1][r] for b, r in row] for row in spots]))
