@@ -170,31 +170,46 @@ def natural_path(tree, head=True, masked=()):
         order += [("mask", v), v] if v in masked else [v]
     n, path = len(order), []
     before, scanned = {}, 0   # tensor -> live tensors before it when scanned; live tensors scanned so far
-    stack = []                 # finished subtrees awaiting their parent (tagged by node), oldest first
+    stack = []                 # finished subtrees awaiting their parent, oldest first
 
     def contract(v, untouched):
         nonlocal scanned
         kids = children[v]
         own = [t for t in (("mask", v), v) if t in before]  # v's tensors (none at a headless root)
-        region = [c for c in kids if not children[c]] + own  # lists of a few: membership by identity first
-        first = before[region[0]] if region else scanned     # live tensors before v's region
-        tail = len(stack) - (len(kids) - len(region) + len(own))  # v's internal kids are the top entries
+        leaves = [c for c in kids if not children[c]]
+        n_int = len(kids) - len(leaves)
+        first = before[leaves[0] if leaves else own[0]] if leaves or own else scanned  # live tensors before
+        tail = len(stack) - n_int  # v's internal kids are the top entries of the stack, in order
+        # operands are consumed in order (v's leaves, mask, W^v from the front of v's region; its internal
+        # kids from the front of theirs), so positions are counts: linear even for a flat root of N leaves
+        used = removed = 0
+        kinds, r, i = [], 0, 0
+        for c in kids:
+            if children[c]:
+                kinds.append(("int", i))
+                i += 1
+            else:
+                kinds.append(("region", r))
+                r += 1
+        kinds += [("region", r + k) for k in range(len(own))]
 
-        def where(op):
-            return first + region.index(op) if op in region else scanned + untouched + stack.index(op, tail)
+        def position(kind, k):
+            if kind == "region":
+                return first + k - used
+            base = scanned + untouched + tail
+            return base + k - removed if kind == "int" else base + n_int - removed  # "acc": the stack's end
 
-        acc = kids[0]
-        for c in kids[1:] + tuple(own):
-            path.append(tuple(sorted((where(acc), where(c)))))
-            for op in (acc, c):
-                if op in region:
-                    region.remove(op)
-                    scanned -= 1
-                else:
-                    stack.remove(op)  # one of the top few entries
-            acc = ("step", len(path))
-            stack.append(acc)
-        stack[-1] = v
+        acc = kinds[0]
+        for c in kinds[1:]:
+            path.append(tuple(sorted((position(*acc), position(*c)))))
+            for kind, _ in (acc, c):
+                if kind == "region":
+                    used, scanned = used + 1, scanned - 1
+                elif kind == "int":
+                    removed += 1
+            acc = ("acc", 0)
+        del stack[tail:]
+        stack.append(v)
 
     for k, t in enumerate(order):
         before[t], scanned = scanned, scanned + 1

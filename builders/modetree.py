@@ -14,6 +14,7 @@ from numbers import Integral
 
 from tn.errors import TreeError
 from tn.gcpause import gc_paused
+from tn.labels import Positions
 
 
 def _is_int(x) -> bool:
@@ -25,6 +26,9 @@ def as_node(positions) -> tuple:
     if _is_int(positions):
         return (int(positions),)
     return tuple(sorted(int(p) for p in positions))
+
+
+_NODE_TYPES = (tuple, Positions)
 
 
 def _power_exponent(N, base):
@@ -105,7 +109,7 @@ class ModeTree:
                 continue
             stack.pop()
             kids.sort(key=lambda n: n[0])
-            node = tuple(sorted(chain.from_iterable(kids)))  # sorted runs: linear
+            node = Positions(sorted(chain.from_iterable(kids)))  # sorted runs: linear; hashed once
             for c in kids:
                 self._parent[c] = node
             self._children[node] = tuple(kids)
@@ -390,7 +394,7 @@ class ModeTree:
             return False
 
     def _check(self, node) -> tuple:
-        if type(node) is tuple and node in self._level:  # already canonical (the common call)
+        if type(node) in _NODE_TYPES and node in self._level:  # already canonical (the common call)
             return node
         key = as_node(node)
         if key not in self._level:

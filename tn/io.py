@@ -51,6 +51,7 @@ import numpy as np
 from . import memory
 from .errors import SerializationError, TNError
 from .gcpause import gc_paused
+from .labels import LONG, Positions
 from .network import check_label
 from .registry import Registry
 
@@ -114,7 +115,10 @@ def decode(value):
                 if len(value) != 1 or not isinstance(items, list):
                     raise SerializationError(f"malformed {tag} value {_preview(value)} (expected {{{tag!r}: [...]}})")
                 try:
-                    return build(items) if _plain(items) else build(decode(v) for v in items)
+                    if _plain(items):  # long int tuples (tree-node labels) come back hash-cached
+                        long = build is tuple and len(items) >= LONG and set(map(type, items)) == {int}
+                        return Positions(items) if long else build(items)
+                    return build(decode(v) for v in items)
                 except TypeError:  # an unhashable member of a frozenset
                     raise SerializationError(f"malformed {tag} value {_preview(value)}: unhashable members") from None
         if "__dict__" in value:

@@ -412,7 +412,11 @@ class TensorNetwork:
     def structure_key(self):
         """A hashable key of everything a compiled plan depends on (indices, sizes, output), not the values."""
         if self._key is None:
-            self._key = _StructureKey((tuple(self._inds.values()), tuple(self._sizes.items()), self.output,
+            # indices as numbers into the label table: comparing two keys compares each label once, not once
+            # per tensor holding it (a flat network's root label, an N-tuple, is on every tensor)
+            number = {label: k for k, label in enumerate(self._sizes)}
+            self._key = _StructureKey((tuple(tuple(map(number.__getitem__, inds)) for inds in self._inds.values()),
+                                       tuple(self._sizes.items()), tuple(map(number.__getitem__, self.output)),
                                        None if self._natural_path is None else tuple(self._natural_path)))
         return self._key
 

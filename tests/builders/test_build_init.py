@@ -1,6 +1,7 @@
 """builders.init: the default init is well conditioned, 'orthogonal' is 'orthonormal', integer inits are generic."""
 
 import numpy as np
+import pytest
 
 import builders
 from builders.init import DEFAULT_INIT, INITS
@@ -24,3 +25,14 @@ def test_integer_init_never_gives_a_zero_coefficient_tensor():
         assert values.min() >= 1 and np.array_equal(values, np.round(values))
     T = builders.deep_convac(8, M=2, widths=2, seed=0, init="integer").to_dense()
     assert T.min() > 0 and np.array_equal(T, np.round(T))  # positive sums of positive products: never zero
+
+
+@pytest.mark.slow
+def test_calibration_has_no_overflow_at_n_2_18():
+    """Single probes spread like exp(sqrt(N)) around the calibrated mean: the probe is carried in logs."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        net = builders.deep_convac(2**18, M=2, widths=2)
+    sizes = [float(np.abs(net.data(n)).max()) for n in net.tensor_names[::997]]
+    assert np.all(np.isfinite(sizes)) and 0.01 < min(sizes) and max(sizes) < 100
