@@ -28,11 +28,11 @@ def test_integer_init_never_gives_a_zero_coefficient_tensor():
 
 
 @pytest.mark.slow
-def test_calibration_has_no_overflow_at_n_2_18():
+def test_calibration_has_no_overflow_at_n_2_20():
     """Single probes spread like exp(sqrt(N)) around the calibrated mean: the probe is carried in logs."""
     import warnings
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
-        net = builders.deep_convac(2**18, M=2, widths=2)
+        net = builders.deep_convac(2**20, M=2, widths=2)  # ~2 min: the first size whose probes overflowed
     sizes = [float(np.abs(net.data(n)).max()) for n in net.tensor_names[::997]]
     assert np.all(np.isfinite(sizes)) and 0.01 < min(sizes) and max(sizes) < 100
