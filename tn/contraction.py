@@ -9,7 +9,8 @@ opt_einsum's registry (``"auto"``, ``"greedy"``, ``"auto-hq"``, ``"optimal"``, .
 (taken as given). For any optimizer, a network that carries a natural path also costs that path
 and keeps the cheaper of the two (FLOPs, then largest intermediate: cotengra's default ordering; on the
 random hypergraphs of ``benchmarks/paths.py`` keeping the smallest intermediate first cost several
-times the FLOPs, and the FLOPs bound every intermediate anyway).
+times the FLOPs), among the candidates whose largest intermediate is within :data:`MEMORY_SLACK` of
+the smallest (:func:`best_path`).
 
 ``"auto"`` is a size-bounded search (:func:`best_path`): its work grows linearly with the number
 of tensors n, and on a network with a natural path it stays within a small multiple of one replay
