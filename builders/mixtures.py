@@ -33,7 +33,6 @@ from numbers import Integral
 import numpy as np
 
 from tn import NetworkSum, TensorNetwork
-from tn.io import KINDS
 from tn.errors import (
     BuildError,
     ShapeError,
@@ -41,13 +40,22 @@ from tn.errors import (
     UnknownTensorError,
     WidthError,
 )
+from tn.io import KINDS
 from tn.netsum import _sum_cost
 from tn.network import read_only
 
-from .init import DEFAULT_INIT
-from .compiler import TreeSpec, compile_tree, default_names, fill_params, from_json, to_json, tree_of
+from .compiler import (
+    TreeSpec,
+    compile_tree,
+    default_names,
+    fill_params,
+    from_json,
+    to_json,
+    tree_of,
+)
 from .convacs import check_size, convac_spec
 from .dilated import check_head, default_dilations, dilated_spec, tree_params
+from .init import DEFAULT_INIT
 from .modetree import ModeTree, as_node
 
 TRACKS = ("a", "b")
