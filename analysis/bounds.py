@@ -240,7 +240,8 @@ def mincut_batch(net, partitions, legs=None) -> np.ndarray:
     if isinstance(partitions, np.ndarray) and partitions.dtype == bool:
         inside = partitions
     elif len(partitions) and all(isinstance(p, (str, Partition)) for p in partitions):
-        inside = np.array([[leg in set(make_partition(net, p).A) for leg in legs] for p in partitions], dtype=bool)
+        sides = [set(make_partition(net, p).A) for p in partitions]  # each resolved once
+        inside = np.array([[leg in side for leg in legs] for side in sides], dtype=bool)
     else:
         inside = np.asarray(partitions, dtype=bool)
     if inside.ndim != 2 or inside.shape[1] != len(legs):

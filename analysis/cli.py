@@ -361,7 +361,8 @@ def resolve_partitions(net, args) -> list:
     specs = (args.partition or []) + [f"mask:{m}" for m in args.mask or []]
     for spec in specs or DEFAULT_PARTITIONS:
         part = make_partition(net, spec)
-        rest = [leg for leg in net.input_legs if leg not in set(part.A) | set(part.B)]
+        chosen = set(part.A) | set(part.B)
+        rest = [leg for leg in net.input_legs if leg not in chosen]
         if rest and not args.fix_rest:
             raise UsageError(f"partition {spec!r} leaves input legs {rest!r} on neither side; list them or pass "
                              "--fix-rest to fix them at value 0")

@@ -204,10 +204,11 @@ def _draw_one(net, cut, ax, labels, prefix, legend=True):
     # open legs: a stub per leg (input legs below their tensor, other legs above), colored by side
     n_legs = len(g.output)
     label_every = max(1, n_legs // 64)
+    inputs, place = set(g.input_legs), {leg: k for k, leg in enumerate(g.output)}
     for v, legs in legs_of.items():
         x, y = pos[v]
         for k, leg in enumerate(legs):
-            up = leg not in set(g.input_legs)
+            up = leg not in inputs
             dx = (k - (len(legs) - 1) / 2) * 0.3
             end = (x + dx, y + stub if up else y - stub)
             is_cut = leg in cut_labels
@@ -216,7 +217,7 @@ def _draw_one(net, cut, ax, labels, prefix, legend=True):
                     zorder=1)
             ax.scatter([end[0]], [end[1]], s=22, marker="s", color=COLORS.get(side_of.get(leg), COLORS["none"]),
                        edgecolors=COLORS["cut"] if is_cut else "none", linewidths=1.5, zorder=3)
-            if g.output.index(leg) % label_every == 0 or up:
+            if place[leg] % label_every == 0 or up:
                 ax.annotate(str(leg), end, xytext=(0, 6 if up else -6), textcoords="offset points", ha="center",
                             va="bottom" if up else "top", fontsize=6 if n_legs <= 32 else 5, rotation=0 if n_legs <= 32
                             else 90)
