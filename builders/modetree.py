@@ -14,7 +14,7 @@ from numbers import Integral
 
 from tn.errors import TreeError
 from tn.gcpause import gc_paused
-from tn.labels import Positions
+from tn.labels import LONG, Positions
 
 
 def _is_int(x) -> bool:
@@ -109,7 +109,9 @@ class ModeTree:
                 continue
             stack.pop()
             kids.sort(key=lambda n: n[0])
-            node = Positions(sorted(chain.from_iterable(kids)))  # sorted runs: linear; hashed once
+            node = tuple(sorted(chain.from_iterable(kids)))  # sorted runs: linear
+            if len(node) >= LONG:  # long labels hash once (short ones hash faster in C as plain tuples)
+                node = Positions(node)
             for c in kids:
                 self._parent[c] = node
             self._children[node] = tuple(kids)

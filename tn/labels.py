@@ -3,12 +3,13 @@
 A mode-tree node is the tuple of its positions, so the root of an N-position tree is an N-tuple and the
 labels built from it (``("h", root)``, ``("node", root)``) are as long. Python recomputes a tuple's hash
 on every dict lookup, and a flat (CP) network looks its root up once per leaf: N^2 work in all (a build
-at N = 2^17 took minutes). :class:`Positions` is a tuple that computes its hash once.
+at N = 2^17 took minutes). :class:`Positions` is a tuple that computes its hash once; tree nodes and
+labels read from files use it from :data:`LONG` positions on.
 """
 
 from __future__ import annotations
 
-LONG = 32  # tn.io reads back int tuples of at least this length as Positions
+LONG = 32  # tree nodes of at least this many positions are Positions (shorter ones hash faster as plain tuples)
 
 
 class Positions(tuple):

@@ -15,10 +15,11 @@ def test_positions_hash_once_and_equal_plain_tuples():
     assert type(back) is Positions and back == p and "_hash" not in vars(back) or back._hash == p._hash
 
 
-def test_tree_nodes_are_positions_and_plain_tuples_still_find_them():
-    tree = builders.ModeTree.balanced(8)
-    assert type(tree.root) is Positions and tree.root == tuple(range(8))
-    assert tree.children((0, 1, 2, 3)) == ((0, 1), (2, 3))  # a user's plain tuple is looked up as well
+def test_long_tree_nodes_are_positions_and_plain_tuples_still_find_them():
+    tree = builders.ModeTree.balanced(2 * LONG)
+    assert type(tree.root) is Positions and tree.root == tuple(range(2 * LONG))
+    assert type(tree.children(tree.root)[0]) is Positions and type(tree.children((0, 1, 2, 3))[0]) is tuple
+    assert tree.children(tuple(range(LONG))) == (tuple(range(LONG // 2)), tuple(range(LONG // 2, LONG)))
 
 
 def test_long_int_labels_load_back_hash_cached(tmp_path):
