@@ -61,6 +61,13 @@ def pyplot():
     return plt
 
 
+def series_style(k) -> dict:
+    """Color and marker of the k-th series of a plot: distinct for 20 series (the default cycle repeats after 10)."""
+    import matplotlib.pyplot as plt
+    colors, markers = plt.cm.tab20.colors, "os^vDP*Xhd<>"
+    return {"color": colors[(2 * k) % 20 + (2 * k) // 20 % 2], "marker": markers[k % len(markers)]}  # dark, then light
+
+
 def save_figure(fig, path):
     """Lay out, write (PNG, 110 dpi) and close ``fig``; returns ``path``."""
     import matplotlib.pyplot as plt

@@ -411,10 +411,10 @@ def plot(rows, path):
         return
     fig, ax = plt.subplots(figsize=(8, 5))
     methods = list(dict.fromkeys(r["method"] for r in rows))
-    for m in methods:
+    for k, m in enumerate(methods):
         pts = [(r["N"], r["ratio_vs_prealloc"]) for r in rows if r["method"] == m and r.get("ratio_vs_prealloc")]
         if pts:
-            ax.plot(*zip(*pts), marker="o", label=m)
+            ax.plot(*zip(*pts), label=m, **common.series_style(k))
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.axhline(1.0, color="gray", lw=0.8, ls="--")

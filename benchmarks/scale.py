@@ -127,14 +127,12 @@ def plot(rows, sizes, path):
     if plt is None:
         return None
     fig, ax = plt.subplots(figsize=(8, 5))
-    colors, markers = plt.cm.tab20.colors, "os^vDP*Xhd<>"
-    for k, row in enumerate(rows):  # more series than the default color cycle: one color and marker each
+    for k, row in enumerate(rows):
         pts = [(n, row.get(f"N={n}")) for n in sizes if row.get(f"N={n}")]
         if pts:
             slope = row.get("exponent")
             label = f"{row['operation']} (N^{slope:.2f})" if slope is not None else row["operation"]
-            color = colors[(2 * k) % 20 + (2 * k) // 20 % 2]  # the dark shades, then the light ones
-            ax.loglog(*zip(*pts), marker=markers[k % len(markers)], color=color, label=label, base=2)
+            ax.loglog(*zip(*pts), label=label, base=2, **common.series_style(k))
     ax.set_xlabel("N (input positions)")
     ax.set_ylabel("seconds (one cold call)")
     ax.set_title("Structure operations vs N, deep ConvAC (M=2, widths=2)")
