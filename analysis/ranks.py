@@ -14,8 +14,8 @@ no tolerance anywhere.
     dimension). A :class:`~tn.NetworkSum` stacks its terms' sides (the cut space is the direct sum of
     the terms'); per-term echelon forms cannot be stacked (each term reduces its rows differently),
     so the stacked sides are sketched instead: every side is evaluated on the same k random product
-    inputs mod p (k = min(side dimension, D)), giving U^T L_A and V^T L_B; rank (U^T T V) is then <=
-    rank T always and equal to it unless the random inputs are degenerate (probability <= k * N / p,
+    inputs mod p (k = min(D, both side dimensions) >= the rank), giving U^T L_A and V^T L_B; rank (U^T T V)
+    is then <= rank T always and equal to it unless the random inputs are degenerate (probability <= k * N / p,
     Schwartz-Zippel: the minor that proves the rank is a nonzero polynomial of degree k * N in them).
 :func:`rank_lower_bound`
     When D is too large: the rank mod p of the k x k submatrix of [T]_{A,B} on k random input
@@ -474,10 +474,11 @@ def exact_rank(net, partition, B=None, *, prime=None, seed=0, weights="random", 
     splits = [_split(t, part, c) for t, c in zip(terms, cuts)]
     dims = [math.prod(t.size(k) for k in legs) for t, (_, _, legs) in zip(terms, splits)]
     dim = sum(dims)
-    # a sum's sketch evaluates min(D, side size) inputs per side: its largest matrix is that, not D x D
+    # a sum's sketch evaluates k = min(D, both side sizes) >= rank inputs per side: two k x D matrices and a
+    # k x k rank, so k (not D) is what max_dim bounds, and k * D is held to the max_dim x max_dim budget
     sides = [math.prod(mod.size(i) for i in legs) for legs in (part.A, part.B)]
-    work = dim if len(terms) == 1 else min(dim, *sides)
-    if work > max_dim:
+    k = dim if len(terms) == 1 else min(dim, *sides)
+    if k > max_dim or k * dim > max_dim ** 2:
         raise RankError(f"no exact rank for partition {part.name!r}: its cut has dimension {dim}"
                         + ("" if len(terms) == 1 else f" and its matricization is {sides[0]:,} x {sides[1]:,}")
                         + f", above max_dim={max_dim} (raise max_dim, or use rank_lower_bound)")
@@ -491,12 +492,11 @@ def exact_rank(net, partition, B=None, *, prime=None, seed=0, weights="random", 
     else:
         rng = np.random.default_rng([seed, 1])
         sketches = []
-        for legs, index, side in ((part.A, 0, sides[0]), (part.B, 1, sides[1])):
-            rows = min(dim, side)
-            features = {leg: rng.integers(0, p, size=(rows, mod.size(leg)), dtype=np.int64) for leg in legs}
+        for legs, index in ((part.A, 0), (part.B, 1)):
+            features = {leg: rng.integers(0, p, size=(k, mod.size(leg)), dtype=np.int64) for leg in legs}
             sketches.append(np.concatenate([_fed(split[index], features, key, p)
                                             for split, key in zip(splits, keys)], axis=1))
-        rank, route, k = rank_mod(_matmul_mod(sketches[0], sketches[1].T, p), p), "sketch", len(sketches[0])
+        rank, route = rank_mod(_matmul_mod(sketches[0], sketches[1].T, p), p), "sketch"
     return RankResult(rank, "exact", p, time.perf_counter() - start, dim, route, weights, k)
 
 

@@ -95,17 +95,30 @@ class MixedNetwork(NetworkSum):
         self._terms = None
 
     def tnet_parts(self):
-        """``(tracks, metadata)``: what a ``.tnet`` file holds of a mixed network (see :mod:`tn.io`)."""
-        return list(self.tracks), self.metadata
+        """``(parts, metadata)``: what a ``.tnet`` file holds of a mixed network (see :mod:`tn.io`): the two
+        tracks and a network of the masks (their current values: ``set_data`` may have replaced them)."""
+        masks = TensorNetwork("masks")
+        for name, array in self.masks.items():
+            masks.add_tensor(name, array, ((name, "channel"),))
+        return [*self.tracks, masks], {**self.metadata, "max_terms": self.max_terms}
 
     @classmethod
-    def from_tracks(cls, tracks, metadata):
-        """Rebuild a mixed network from its two track networks and metadata (what :meth:`tnet_parts` gave)."""
-        if len(tracks) != 2 or not all(isinstance(t, TensorNetwork) for t in tracks):
-            raise BuildError(f"a mixed network has two track networks, got {len(tracks)} part(s)")
-        specs = [_track_spec(t, (letter,)) for t, letter in zip(tracks, TRACKS)]
+    def from_tracks(cls, parts, metadata, name=None):
+        """Rebuild a mixed network from what :meth:`tnet_parts` gave (its two tracks, then its masks)."""
+        if len(parts) != 3 or not all(isinstance(t, TensorNetwork) for t in parts):
+            raise BuildError(f"a mixed network is saved as two tracks and its masks, got {len(parts)} part(s)")
+        specs = [_track_spec(t, (letter,)) for t, letter in zip(parts, TRACKS)]
         swaps = {as_node(from_json(v)): int(s) for v, s in metadata["mixture"]}
-        return cls(specs, swaps, metadata, metadata.get("max_terms", MAX_TERMS))
+        for v, s in swaps.items():
+            width = specs[0].width.get(v)
+            if width is None or not 0 < s <= width or specs[1].width.get(v) != width:
+                raise BuildError(f"mixture node {v} with swap {s}: not an internal node of both tracks with "
+                                 f"width >= {s}")
+        net = cls(specs, swaps, metadata, metadata.get("max_terms", MAX_TERMS))
+        for mask in parts[2].tensor_names:
+            net.set_data(mask, parts[2].data(mask))
+        net.name = net.name if name is None else name
+        return net
 
     # ------------------------------------------------------------------ the expansion
     def _sources(self, k, v):
@@ -466,4 +479,4 @@ def _count(n: int) -> str:
     return f"{n:,}" if n < 10**15 else f"about 2^{math.log2(n):.1f}"
 
 
-KINDS.register("mixed", lambda parts, metadata, name: MixedNetwork.from_tracks(parts, metadata))  # name: the builder's
+KINDS.register("mixed", MixedNetwork.from_tracks)

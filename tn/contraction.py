@@ -9,8 +9,8 @@ opt_einsum's registry (``"auto"``, ``"greedy"``, ``"auto-hq"``, ``"optimal"``, .
 (taken as given). For any optimizer, a network that carries a natural path also costs that path
 and keeps the cheaper of the two (FLOPs, then largest intermediate: cotengra's default ordering; on the
 random hypergraphs of ``benchmarks/paths.py`` keeping the smallest intermediate first cost several
-times the FLOPs), among the candidates whose largest intermediate is within :data:`MEMORY_SLACK` of
-the smallest (:func:`best_path`).
+times the FLOPs), among the candidates whose peak memory is within :data:`MEMORY_SLACK` of the
+smallest (:func:`best_path`).
 
 ``"auto"`` is a size-bounded search (:func:`best_path`): its work grows linearly with the number
 of tensors n, and on a network with a natural path it stays within a small multiple of one replay
@@ -56,7 +56,7 @@ AUTO_TRIALS = 32            # perturbed hypergraph-greedy trials on small networ
 AUTO_TRIAL_WORK = 32 * 256  # above AUTO_REFINE_MAX: AUTO_TRIAL_WORK // n trials
 AUTO_GREEDY_MAX = 4096      # with a natural path, no greedy run above this many tensors
 AUTO_WORK = 500_000         # and at most this many index visits in all trials (a deterministic budget, ~0.2 s)
-MEMORY_SLACK = 2            # best_path: fewest FLOPs among paths at most this much larger (largest intermediate)
+MEMORY_SLACK = 2            # best_path: fewest FLOPs among paths whose peak memory is at most this much larger
 AUTO_OE_RANDOM_MAX = 16     # opt_einsum's random greedy too up to this many tensors
 ALPHA_RANGE = (0.01, 16.0)      # trials draw alpha log-uniformly from this range (cotengra's costmod 0.1..4, squared)
 TEMPERATURE_RANGE = (0.01, 1.5)  # and the Gumbel noise scale (log2 units) uniformly from this one
@@ -221,9 +221,11 @@ def _describe(optimize) -> str:
 
 
 def best_path(inputs, output, size_dict, optimize="auto", natural_path=None, itemsize=8):
-    """(path, cost): the cheapest (FLOPs, then largest intermediate) of the candidate paths whose largest
-    intermediate is within :data:`MEMORY_SLACK` times the smallest one (fewer FLOPs never buy an
-    intermediate that the memory guard might refuse where another candidate fits).
+    """(path, cost): the cheapest (FLOPs, then peak memory) of the candidate paths whose peak memory is
+    within :data:`MEMORY_SLACK` times the smallest one: fewer FLOPs buy at most that factor of memory.
+    (The plan is cached by structure, not by memory limit, so under a limit between the two peaks the
+    guard can refuse the chosen path where a leaner candidate would fit: raise the limit or pass
+    ``optimize=`` a memory-minimizing optimizer then.)
 
     Candidates: the optimizer's path (for ``"auto"`` the size-bounded search of the module
     docstring) and the network's natural path. An explicit path is taken as given.
@@ -245,10 +247,10 @@ def best_path(inputs, output, size_dict, optimize="auto", natural_path=None, ite
 
 
 def _choose(candidates):
-    """The fewest FLOPs (then the smaller largest intermediate) within MEMORY_SLACK of the smallest largest."""
-    smallest = min(c.largest_intermediate for c in candidates)
-    return min((c for c in candidates if c.largest_intermediate <= MEMORY_SLACK * smallest),
-               key=lambda c: (c.flops, c.largest_intermediate))
+    """The fewest FLOPs (then the smaller peak) among candidates within MEMORY_SLACK of the smallest peak."""
+    smallest = min(c.peak_memory for c in candidates)
+    return min((c for c in candidates if c.peak_memory <= MEMORY_SLACK * smallest),
+               key=lambda c: (c.flops, c.peak_memory))
 
 
 def auto_trials(n: int, has_natural: bool = False) -> int:

@@ -487,8 +487,8 @@ class _Reader:
         metadata = self.metadata(self.doc, kind)
         try:
             return KINDS.get(kind)(nets, metadata, decode(self.doc.get("name")))
-        except TNError as exc:
-            self.fail("parts", f"cannot rebuild a {kind!r}: {exc}")
+        except (TNError, KeyError, TypeError, ValueError, IndexError) as exc:  # parts or metadata that do not fit
+            self.fail("parts", f"cannot rebuild a {kind!r}: {type(exc).__name__}: {exc}")
 
 
 def _tuple(types):

@@ -518,7 +518,7 @@ def tree_plan(net, legs):
     return _schedule(net, legs, root, up, down, children)
 
 
-_HEAD = ("tn.treeexec", "headless root")  # the virtual tensor above a headless root junction (never a matmul)
+_HEAD = object()  # the virtual tensor above a headless root junction (never a matmul; no tensor name can equal it)
 
 
 def _schedule(net, legs, root, up, down, children):

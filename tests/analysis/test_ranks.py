@@ -359,3 +359,18 @@ def test_cli_shows_a_verdict_on_every_row_of_the_readme_example(capsys):
     assert lr["verdict"] == "undetermined" and lr["rank"] == 8  # a float rank never decides
     assert main([*args, "--rank-method", "bogus"]) == 2
     assert "unknown rank method 'bogus'" in capsys.readouterr().err
+
+
+def test_a_sums_sketch_respects_max_dim_on_the_cut_too(monkeypatch):
+    """k = min(D, |A|, |B|) rows per side, and k * D within max_dim^2: a small side cannot let a huge D through."""
+    import builders
+    from analysis import ranks
+    net = builders.mixed(builders.ModeTree.balanced(8), builders.ModeTree.interleaved(8), M=2, widths=2,
+                         mixture_nodes=[])
+    shapes = []
+    real = ranks._matmul_mod
+    monkeypatch.setattr(ranks, "_matmul_mod", lambda x, y, p: shapes.append((x.shape, y.shape)) or real(x, y, p))
+    result = exact_rank(net, [0])  # |A| = 2, D = 4: both sketches are 2 x 4
+    assert result.rank == 2 and shapes[-1] == ((2, 4), (4, 2))
+    with pytest.raises(RankError, match="above max_dim=2"):
+        exact_rank(net, [0], max_dim=2)  # k = 2 but k * D = 8 > 4

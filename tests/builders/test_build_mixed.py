@@ -253,6 +253,39 @@ def test_save_load_round_trip(tmp_path):
     assert all(np.array_equal(back.data(n), net.data(n)) for n in net.tensor_names)
 
 
+def test_save_keeps_replaced_masks_name_and_max_terms(tmp_path):
+    import tn
+    net = builders.mixed(ModeTree.balanced(4), ModeTree.mirror(4), M=2, widths=2, max_terms=64)
+    root = net.specs[0].tree.root
+    net.set_data(("mask", "keep", root), [0.5, 0.25])
+    net.name, net.max_terms = "renamed", 7
+    net.save(tmp_path / "m")
+    back = tn.load(tmp_path / "m")
+    assert back.name == "renamed" and back.max_terms == 7
+    assert np.array_equal(back.data(("mask", "keep", root)), [0.5, 0.25])
+    assert np.allclose(back.to_dense(), net.to_dense())
+
+
+def test_a_malformed_mixed_file_is_a_serialization_error(tmp_path):
+    import json
+    import zipfile
+
+    import tn
+    from tn.errors import SerializationError
+    builders.mixed_dilated(8, 2, 2).save(tmp_path / "m")
+    with zipfile.ZipFile(tmp_path / "m") as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    for edit, match in ((lambda d: d["metadata"].pop("mixture"), "KeyError: 'mixture'"),
+                        (lambda d: d["metadata"]["mixture"][0].__setitem__(1, 9), "swap 9")):
+        doc = json.loads(members["network.json"])
+        edit(doc)
+        with zipfile.ZipFile(tmp_path / "bad", "w") as zf:
+            for n, data in members.items():
+                zf.writestr(n, json.dumps(doc) if n == "network.json" else data)
+        with pytest.raises(SerializationError, match=f"cannot rebuild a 'mixed'.*{match}"):
+            tn.load(tmp_path / "bad")
+
+
 def test_a_mixed_network_too_large_to_expand_saves_its_tracks(tmp_path):
     import tn
     net = builders.mixed_dilated(256, 2, 2)   # about 2^256 hybrid terms: the file holds the two tracks

@@ -280,9 +280,9 @@ def test_best_path_trades_flops_for_memory_only_within_the_slack():
     from types import SimpleNamespace as C
 
     from tn.contraction import MEMORY_SLACK, _choose
-    lean = C(flops=1000, largest_intermediate=10)
-    close = C(flops=500, largest_intermediate=10 * MEMORY_SLACK)      # within the slack: its FLOPs win
-    bloated = C(flops=10, largest_intermediate=10 * MEMORY_SLACK + 1)  # fewer FLOPs, but too large
+    lean = C(flops=1000, peak_memory=10)
+    close = C(flops=500, peak_memory=10 * MEMORY_SLACK)      # within the slack: its FLOPs win
+    bloated = C(flops=10, peak_memory=10 * MEMORY_SLACK + 1)  # fewer FLOPs, but too much memory
     assert _choose([lean, bloated]) is lean
     assert _choose([lean, close, bloated]) is close
-    assert _choose([C(flops=7, largest_intermediate=3), C(flops=7, largest_intermediate=2)]).largest_intermediate == 2
+    assert _choose([C(flops=7, peak_memory=3), C(flops=7, peak_memory=2)]).peak_memory == 2

@@ -220,13 +220,13 @@ def test_copy_is_independent_in_structure():
 
 @settings(max_examples=30, deadline=None)
 @given(random_networks(max_tensors=8, max_inds=10))
-def test_auto_is_never_worse_than_greedy_or_random_greedy(case):
-    import opt_einsum
+def test_auto_is_never_worse_than_greedy(case):
+    """opt_einsum's greedy is one of "auto"'s candidates (deterministic; its random greedy is another, but an
+    independent random run may be luckier): auto keeps the fewest FLOPs among paths within MEMORY_SLACK of
+    the leanest peak, so a path with fewer FLOPs is only passed over for needing more memory."""
     net = case[0]
-    auto = net.cost(optimize="auto")
-    for other in ("greedy", opt_einsum.RandomGreedy(max_repeats=32)):
-        cost = net.cost(optimize=other)
-        assert (auto.largest_intermediate, auto.flops) <= (cost.largest_intermediate, cost.flops)
+    auto, greedy = net.cost(optimize="auto"), net.cost(optimize="greedy")
+    assert (auto.flops, auto.peak_memory) <= (greedy.flops, greedy.peak_memory) or auto.peak_memory < greedy.peak_memory
 
 
 def test_auto_finds_the_cheap_full_tensor_path_of_a_tree():
