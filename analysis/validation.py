@@ -90,6 +90,17 @@ class ValidationReport(tuple):
         return "\n".join([format_table(rows, columns), *notes])
 
 
+def _require_multilinear(net):
+    """Refuse a generalized (rectifier) network: its function is its grid tensor, not the contraction of its
+    graph, so neither the min-cut bound nor a rank of the contracted tensor says anything about it (theory §11)."""
+    g = getattr(net, "metadata", {}).get("g")
+    if g is not None and g != "product":
+        raise SpectrumError(f"validate: this is a generalized network with g={g!r} (theory §11); its tensor is the "
+                            "grid tensor analysis.grid_tensor(net), which can exceed the graph's min-cut bound "
+                            "(a rank of the contracted product skeleton would certify nothing): compute ranks of "
+                            "the grid tensor instead")
+
+
 def rank_upper(net, part, bound) -> int:
     """min(bound, prod of A's leg sizes, prod of B's): no matrix has a larger rank than its size."""
     return min(bound, math.prod(net.size(i) for i in part.A), math.prod(net.size(i) for i in part.B))
@@ -160,6 +171,7 @@ def validate(net, partitions=("left-right", "odd-even"), *, method="auto", flow_
     >>> [(r.partition, r.rank_upper, r.rank_lower, r.verdict) for r in validate(net)]
     [('left-right', 3, 3, 'certified-tight'), ('odd-even', 4, 4, 'certified-tight')]
     """
+    _require_multilinear(net)
     if not (isinstance(rank_method, str) and rank_method.lower() == "auto"):
         rank_method = RANK_METHODS.canonical(rank_method)
     else:

@@ -46,3 +46,34 @@ def test_too_many_combinations_is_refused():
     net = builders.generalized(builders.ModeTree.flat(23), 2, 1)
     with pytest.raises(MemoryLimitError, match="M\\^N=8388608"):
         analysis.grid_tensor(net)
+
+
+def test_validate_refuses_a_rectifier_network_whose_grid_tensor_beats_the_min_cut():
+    """ReLU + max pooling: the grid tensor's exact rank exceeds the graph's min-cut bound (theory §11), so a
+    certificate computed on the contracted product skeleton would be wrong; validate says so instead."""
+    import builders
+    from analysis import grid_tensor, mincut, validate
+    from tn.errors import SpectrumError
+    relu = builders.generalized(builders.ModeTree.balanced(8), M=3, widths=2, g="relu-max", init="integer", seed=3)
+    A = grid_tensor(relu)[..., 0].reshape(81, 81)
+    assert rank_over_q(A) > mincut(relu, range(4)).bound == 2
+    with pytest.raises(SpectrumError, match="g='relu-max'.*grid tensor"):
+        validate(relu, [range(4)])
+    product = builders.generalized(builders.ModeTree.balanced(8), M=3, widths=2, g="product", init="integer", seed=3)
+    assert validate(product, [range(4)])[0].verdict == "certified-tight"
+
+
+def rank_over_q(matrix) -> int:
+    """Exact rank of an integer matrix: fraction-free (Bareiss) elimination in Python ints."""
+    a = [[int(v) for v in row] for row in matrix]
+    rank, prev = 0, 1
+    for c in range(len(a[0])):
+        pivot = next((r for r in range(rank, len(a)) if a[r][c]), None)
+        if pivot is None:
+            continue
+        a[rank], a[pivot] = a[pivot], a[rank]
+        for r in range(rank + 1, len(a)):
+            a[r] = [(a[rank][c] * a[r][j] - a[r][c] * a[rank][j]) // prev for j in range(len(a[0]))]
+        prev, rank = a[rank][c], rank + 1
+    return rank
+
