@@ -64,9 +64,11 @@ class ValidationRow:
     verdict: str = "undetermined"
     rank_method: str = "float"
     float_rank: int | None = None  # numpy's rank of the float spectrum (beside gap), None without a spectrum
+    B: tuple = ()
 
     def as_dict(self) -> dict:
-        return {"partition": self.partition, "A": list(self.A), "log2_bound": self.log2_bound, "bound": self.bound,
+        return {"partition": self.partition, "A": list(self.A), "B": list(self.B), "log2_bound": self.log2_bound,
+                "bound": self.bound,
                 "cut": list(self.cut), "method": self.method, "rank_lower": self.rank_lower,
                 "rank_upper": self.rank_upper, "verdict": self.verdict, "rank": self.rank,
                 "rank_method": self.rank_method, "float_rank": self.float_rank, "gap": self.gap, "tight": self.tight,
@@ -207,7 +209,7 @@ def validate(net, partitions=("left-right", "odd-even"), *, method="auto", flow_
                                   None if measures is None else measures.entropy,
                                   "unavailable" if spectrum is None else spectrum.method,
                                   time.perf_counter() - start, "; ".join(notes), lower, upper, verdict, used,
-                                  None if measures is None else measures.rank))
+                                  None if measures is None else measures.rank, part.B))
     return ValidationReport(rows)
 
 

@@ -206,3 +206,13 @@ def test_mixed_flags_reach_the_builder(capsys):
                           "--json"])[0]["bound"] == 1  # the paper's baseline: one outer product across the root
     assert main(["dilated_convnet", "--N", "8", "--head", "sideways"]) == 2
     assert "--head 'sideways'" in capsys.readouterr().err
+
+
+def test_validated_rows_keep_B(capsys):
+    """The row schema is the same with and without --validate: B is always computed."""
+    argv = ["deep_convac", "--N", "8", "--partition", "0,1|2,3", "--fix-rest", "--format", "json"]
+    assert main(argv) == 0
+    plain = json.loads(capsys.readouterr().out)["rows"][0]
+    assert main(argv + ["--validate"]) == 0
+    checked = json.loads(capsys.readouterr().out)["rows"][0]
+    assert plain["B"] == checked["B"] == [2, 3] and plain["A"] == checked["A"] == [0, 1]
