@@ -165,6 +165,8 @@ BUILDER_FLAGS = (
                 "mixed_dilated: layers after which the tracks swap, comma list, or 'none' (the plain sum)"),
     BuilderFlag("--head", ("head",), _head, "dilated nets: 'convac' (W^out after the last layer) or 'none' "
                 "(the paper's baseline: the last product is the output)"),
+    BuilderFlag("--max-terms", ("max_terms",), int, "mixed decompositions: the most hybrid-tree terms expanded "
+                "for min-cuts, ranks and spectra (default 4096)"),
     BuilderFlag("--levels", ("levels",), int, "truncated_convac: pooling levels in all (the last is global)"),
     BuilderFlag("--g", ("g",), str, "generalized: product, relu-max or relu-sum"),
     BuilderFlag("--share", ("share",), str, "weight sharing of ConvACs (e.g. level, level_slot)"),

@@ -28,7 +28,7 @@ import math
 import time
 from dataclasses import dataclass
 
-from tn.errors import BoundViolationError, SpectrumError, SymbolicTensorError
+from tn.errors import BoundViolationError, RankError, SpectrumError, SymbolicTensorError
 
 from .bounds import mincut
 from .measures import entanglement
@@ -110,12 +110,19 @@ def rank_upper(net, part, bound) -> int:
 
 def _certify(net, part, cut, upper, rank_method, options):
     """``(rank_lower, verdict, exact rank or None, method used, note)`` from the certified rank methods."""
-    if rank_method == "auto":
+    auto = rank_method == "auto"
+    if auto:
         rank_method = "exact" if cut.bound <= options["max_dim"] else "lower"
     if not RANK_METHODS.info(rank_method)["certified"]:
         return None, "undetermined", None, rank_method, ""
+    try:
+        results = [RANK_METHODS.get(rank_method)(net, part, cut, **options)]
+    except RankError:  # "auto": a sum whose summed cut is too large for the exact route gets the lower bound
+        if not (auto and rank_method == "exact"):
+            raise
+        rank_method = "lower"
+        results = [RANK_METHODS.get(rank_method)(net, part, cut, **options)]
     fn = RANK_METHODS.get(rank_method)
-    results = [fn(net, part, cut, **options)]
     if results[0].method == "exact" and results[0].rank < upper:  # confirm a strict rank with a second prime
         results.append(fn(net, part, cut, **{**options, "seed": options["seed"] + 1, "prime": None}))
     lower = max(r.rank for r in results)
@@ -128,7 +135,8 @@ def _certify(net, part, cut, upper, rank_method, options):
     else:
         verdict = "strict" if exact else "undetermined"
     primes = ", ".join(str(r.prime) for r in results)
-    note = f"rank {lower} mod p = {primes}" + ("" if exact else f" on a {results[0].k}x{results[0].k} submatrix")
+    note = (f"exact rank {lower} (mod p = {primes})" if exact
+            else f"rank >= {lower} (a {results[0].k}x{results[0].k} submatrix, mod p = {primes})")
     return lower, verdict, lower if exact else None, rank_method, note if verdict != "certified-tight" else ""
 
 

@@ -168,7 +168,7 @@ class MixedNetwork(NetworkSum):
                     f"this mixed network expands to {_count(n)} hybrid-tree terms, more than max_terms="
                     f"{self.max_terms:,}: evaluate() needs no expansion; for to_dense, min-cuts, ranks or spectra "
                     "use fewer mixture nodes (or swap=0 / the full width at some)"
-                    + (f", or build it with max_terms >= {n:,}" if n < 10**15 else ""))
+                    + (f", or build it with max_terms >= {n:,} (tn-mincut --max-terms)" if n < 10**15 else ""))
             params = {spec.keys[v]: track.data(spec.names[v])  # the tracks hold the current weights
                       for spec, track in zip(self.specs, self.tracks) for v in spec.tensor_nodes}
             memo, terms = {}, []

@@ -374,3 +374,11 @@ def test_a_sums_sketch_respects_max_dim_on_the_cut_too(monkeypatch):
     assert result.rank == 2 and shapes[-1] == ((2, 4), (4, 2))
     with pytest.raises(RankError, match="above max_dim=2"):
         exact_rank(net, [0], max_dim=2)  # k = 2 but k * D = 8 > 4
+
+
+def test_validate_falls_back_to_the_lower_bound_when_a_sums_exact_route_is_refused():
+    import builders
+    net = builders.mixed(builders.ModeTree.balanced(8), builders.ModeTree.interleaved(8), M=2, widths=2,
+                         mixture_nodes=[])
+    row, = validate(net, [[0]], max_dim=2)  # exact_rank refuses (k * D = 8 > 2^2); rank_lower_bound answers
+    assert row.rank_method == "lower" and row.rank_lower == row.rank_upper == 2 and row.verdict == "certified-tight"
