@@ -35,8 +35,9 @@ import numpy as np
 
 from tn.errors import TNError
 
-DEFAULT_ARGS = ["convac", "--tree", "balanced", "--N", "16", "--M", "2", "--widths", "2", "--partition", "left-right",
-                "--partition", "odd-even", "--partition", "blocks:4", "--validate"]
+DEFAULT_NETWORK = ["convac", "--tree", "balanced", "--N", "16", "--M", "2", "--widths", "2"]
+DEFAULT_QUERY = ["--partition", "left-right", "--partition", "odd-even", "--partition", "blocks:4", "--validate"]
+DEFAULT_ARGS = DEFAULT_NETWORK + DEFAULT_QUERY  # the main job: tn-mincut with no arguments
 DEFAULT_PARTITIONS = ("left-right", "odd-even")
 ROW_LIMIT = 10**6  # rows printed one per partition; beyond, --summary
 TREES = ("balanced", "interleaved", "mirror", "flat", "random")
@@ -200,8 +201,9 @@ def _builders_help() -> str:
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="tn-mincut", formatter_class=argparse.RawDescriptionHelpFormatter,
                 description="Min-cut bounds on matricization ranks of a tensor network "
-                            "(no arguments: " + " ".join(DEFAULT_ARGS) + "; builder flags without a "
-                            "builder: deep_convac).",
+                            "(no arguments: " + " ".join(DEFAULT_ARGS) + "; no builder and no builder flags: "
+                            "that network, with those partitions and --validate unless partitions are chosen; "
+                            "builder flags without a builder: deep_convac).",
                 epilog=_builders_help())
     p.add_argument("builder", nargs="?", help="builder name (listed below), or omit with --load")
     p.add_argument("--load", metavar="FILE", help="a network saved with .save() (.tnet)")
@@ -460,10 +462,12 @@ def main(argv=None) -> int:
     try:
         args = build_parser().parse_args(argv)
         if not args.builder and not args.load:
-            if all(getattr(args, _dest(f)) is None for f in BUILDER_FLAGS):
-                raise UsageError("give a builder name (e.g. convac) or --load FILE")
-            # tn-mincut --N 4096 / --grid 8x8 ...: the default network's architecture (the paper's deep network)
-            args.builder = "deep_convac"
+            if all(getattr(args, _dest(f)) is None for f in BUILDER_FLAGS):  # tn-mincut --format csv ...
+                chosen = any((args.partition, args.mask, args.random is not None, args.all_balanced,
+                              args.size is not None))
+                args = build_parser().parse_args(DEFAULT_NETWORK + ([] if chosen else DEFAULT_QUERY) + argv)
+            else:  # tn-mincut --N 4096 / --grid 8x8 ...: the default network's architecture (the paper's deep one)
+                args.builder = "deep_convac"
         if args.labels and not args.draw:
             raise UsageError("--labels only applies with --draw FILE.png")
         head, rows = run(args)
@@ -532,4 +536,4 @@ def _format_summary(head, summary, fmt) -> str:
 
 
 __all__ = ["main", "build_parser", "build_network", "resolve_partitions", "query_family", "run", "BUILDER_FLAGS",
-           "builder_flags", "DEFAULT_ARGS", "ROW_LIMIT"]
+           "builder_flags", "DEFAULT_ARGS", "DEFAULT_NETWORK", "DEFAULT_QUERY", "ROW_LIMIT"]

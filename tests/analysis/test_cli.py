@@ -71,7 +71,6 @@ def test_all_balanced(capsys):
     (["convac", "--N", "8", "--flow-func", "magic"], "unknown flow_func"),
     (["convac", "--N", "64", "--validate", "--partition", "odd-even", "--spectrum-method", "gram"], "gram limit"),
     (["convac", "--N", "7"], "N"),
-    (["--partition", "odd-even"], "builder name"),
     (["convac", "--N", "32", "--all-balanced"], "--summary"),
     (["deep_convac", "--tree", "mirror"], "does not take --tree; it takes --N --M --widths --pooling"),
     (["shallow_convac", "--dilations", "1,2"], "does not take --dilations"),
@@ -86,6 +85,16 @@ def test_bad_input_exits_2_with_one_line(argv, message, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("tn-mincut: error:") and message in err
     assert "Traceback" not in err
+
+
+def test_query_flags_alone_run_on_the_default_network(capsys):
+    assert main(["--partition", "odd-even", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert [r["bound"] for r in rows] == [256] and rows[0]["verdict"] is None  # theory §4: 2^(N/2); no --validate
+    assert main(["--json"]) == 0  # no partitions chosen: the main job's partitions, validated
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert [r["partition"] for r in rows] == ["left-right", "odd-even", "blocks:4"]
+    assert all(r["verdict"] == "certified-tight" for r in rows)
 
 
 def test_builder_flags_without_a_builder_mean_the_default_architecture(capsys):
