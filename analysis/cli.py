@@ -379,8 +379,7 @@ def run(args) -> tuple:
     from .bounds import mincut
     from .report import header, row_from_cut, row_from_validation
     from .validation import validate
-    if args.out:
-        _out_format(args.out)  # a bad suffix fails before any work
+    _check_query_flags(args)
     with stage(f"loading {args.load}" if args.load else f"building {args.builder}"):
         net = build_network(args)
     if args.save:
@@ -507,6 +506,23 @@ def _print(args, head, rows):
         print(text)
     if args.draw and fmt == "table":
         print(f"wrote {args.draw}")
+
+
+def _check_query_flags(args):
+    """Flags that would be silently ignored in this combination are errors, before any work."""
+    unvalidated = [flag for flag, value, default in (("--weights", args.weights, "random"),
+                                                     ("--rank-method", args.rank_method, "auto"),
+                                                     ("--spectrum-method", args.spectrum_method, "auto"))
+                   if value != default]
+    if unvalidated and not args.validate:
+        raise UsageError(f"{' '.join(unvalidated)} only appl{'ies' if len(unvalidated) == 1 else 'y'} with --validate")
+    if args.flow_func and args.method == "tree":
+        raise UsageError("--flow-func chooses the max-flow algorithm: it does not apply with --method tree")
+    if args.out:
+        fmt = _out_format(args.out)  # a bad suffix fails before any work
+        if args.format != "table" and args.format != fmt or args.json and fmt != "json":
+            raise UsageError(f"--out {args.out!r} writes {fmt} (its suffix), but --format says "
+                             f"{'json' if args.json else args.format}: give one of them")
 
 
 def _out_format(path) -> str:

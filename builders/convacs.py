@@ -211,7 +211,7 @@ def shallow_convac(N, M, Z, classes=1, *, seed=0, init=DEFAULT_INIT, dtype=np.fl
     return net
 
 
-def deep_convac(N=None, M=None, widths=None, classes=1, *, pooling="contiguous", arity=2, grid=None, window=(2, 2),
+def deep_convac(N=None, M=None, widths=None, classes=1, *, pooling="contiguous", arity=2, grid=None, window=None,
                 share=None, seed=0, init=DEFAULT_INIT, dtype=np.float64):
     """The deep ConvAC over a regular pooling geometry (contiguous = the HT decomposition).
 
@@ -231,10 +231,13 @@ def deep_convac(N=None, M=None, widths=None, classes=1, *, pooling="contiguous",
     ([8, 8], 'mirror', (1, 6, 57, 62))
     """
     if grid is not None:
-        return _deep_grid_convac(N, M, widths, classes, grid, window, pooling, arity, share=share, seed=seed,
-                                 init=init, dtype=dtype)
+        return _deep_grid_convac(N, M, widths, classes, grid, (2, 2) if window is None else window, pooling, arity,
+                                 share=share, seed=seed, init=init, dtype=dtype)
     if N is None:
         raise BuildError("deep_convac needs N (or grid=(H, W) for an image)")
+    if window is not None:
+        raise BuildError(f"window={window!r} is the pooling window of an image: give grid=(H, W) too (a sequence "
+                         "pools arity positions: arity=)")
     if pooling not in POOLINGS:
         raise BuildError(f"pooling={pooling!r} is not one of {', '.join(map(repr, POOLINGS))}")
     if pooling == "mirror":

@@ -369,7 +369,10 @@ def _check_mixture(specs, mixture_nodes) -> list:
 
 
 def _mixed_network(specs, mixture_nodes, swap, meta, max_terms) -> MixedNetwork:
-    swaps = _check_swaps(specs, _check_mixture(specs, mixture_nodes), swap)
+    nodes = _check_mixture(specs, mixture_nodes)
+    if swap and mixture_nodes is not None and not nodes:  # e.g. mixture_levels=[] with swap=1
+        raise BuildError(f"swap={swap!r} has no mixture node to act on (no mixture nodes / levels: the plain sum)")
+    swaps = _check_swaps(specs, nodes, swap)
     if not specs[0].head:  # exchanging output channels between the two summands changes no sum
         swaps.pop(specs[0].tree.root, None)
     meta = {**meta, "swap": swap, "max_terms": max_terms,

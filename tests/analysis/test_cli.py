@@ -225,3 +225,18 @@ def test_validated_rows_keep_B(capsys):
     assert main(argv + ["--validate"]) == 0
     checked = json.loads(capsys.readouterr().out)["rows"][0]
     assert plain["B"] == checked["B"] == [2, 3] and plain["A"] == checked["A"] == [0, 1]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--partition", "odd-even", "--weights", "own"], "--weights only applies with --validate"),
+    (["--partition", "odd-even", "--spectrum-method", "gram"], "--spectrum-method only applies with --validate"),
+    (["--partition", "odd-even", "--method", "tree", "--flow-func", "dinitz"], "does not apply with --method tree"),
+    (["--partition", "odd-even", "--format", "csv", "--out", "rows.json"], "writes json (its suffix)"),
+    (["deep_convac", "--N", "16", "--window", "2x2"], "give grid=(H, W) too"),
+    (["mixed_dilated", "--N", "16", "--mixture-levels", "none", "--swap", "1"], "no mixture node to act on"),
+])
+def test_flags_that_would_be_ignored_are_errors(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err and not (tmp_path / "rows.json").exists()

@@ -161,6 +161,7 @@ def test_dtype_float32():
     (lambda: builders.deep_convac(8, 2, "wide"), WidthError, "'wide'"),
     (lambda: builders.deep_convac(8, 2, 2, classes=0), BuildError, "classes=0"),
     (lambda: builders.deep_convac(8, 2, 2, pooling="spiral"), BuildError, "'spiral'"),
+    (lambda: builders.deep_convac(8, 2, 2, window=(2, 2)), BuildError, "give grid=\\(H, W\\) too"),
     (lambda: builders.deep_convac(9, 2, 2, pooling="mirror", arity=3), TreeError, "arity=3"),
     (lambda: builders.deep_convac(8, 2, 2, share="sometimes"), BuildError, "'sometimes'"),
     (lambda: builders.deep_convac(8, 2, 2, init="zeros"), BuildError, "'zeros'"),

@@ -127,7 +127,7 @@ def test_random_tree_pairs(a, b, data):
     common = [v for v in a.internal_nodes if v in b]
     mix = data.draw(st.lists(st.sampled_from(common), unique=True))
     r = data.draw(st.integers(1, 3))
-    s = data.draw(st.integers(0, r))
+    s = data.draw(st.integers(0, r)) if mix else 0  # a swap without mixture nodes is an error (tested below)
     net = builders.mixed(a, b, M=2, widths=r, mixture_nodes=mix, swap=s, seed=data.draw(st.integers(0, 9)))
     tracks, swaps = reference.unpack(net)
     assert swaps == ({v: s for v in mix} if s else {})
@@ -175,7 +175,7 @@ def test_mixed_dilated_matches_the_time_domain_networks(head, da, db):
     x = np.random.default_rng(N).standard_normal((6, N, 2))
     choices = [c for k in range(len(valid) + 1) for c in itertools.combinations(valid, k)]
     for k, levels in enumerate(choices if N < 16 else [tuple(valid), tuple(valid[:1])]):
-        for swap in range(1, r + 1):
+        for swap in range(1, r + 1) if levels else (0,):  # no mixture levels: the plain sum, nothing to swap
             if head is None and L in levels and swap > 2:
                 continue  # the last layer has the 2 class channels
             net = builders.mixed_dilated(N, 2, r, da, db, mixture_levels=levels, swap=swap, classes=2, head=head,
@@ -318,6 +318,7 @@ def test_a_file_of_an_unregistered_kind_names_its_module(tmp_path, monkeypatch):
      r"\(3,\) is a leaf"),
     (lambda: builders.mixed(ModeTree.balanced(8), ModeTree.balanced(8), 2, [2, 2, 2], widths_b=[3, 2, 2]),
      WidthError, r"\(0, 1\) has width 2 in tree_a and 3"),
+    (lambda: builders.mixed_dilated(16, 2, 2, mixture_levels=[], swap=1), BuildError, "no mixture node to act on"),
     (lambda: builders.mixed(ModeTree.balanced(8), ModeTree.balanced(8), 2, 2, swap=3), WidthError,
      r"swap=3 at mixture node .*0\.\.2"),
     (lambda: builders.mixed(ModeTree.balanced(8), ModeTree.balanced(8), 2, 2, swap=-1), WidthError, "swap=-1"),
