@@ -123,13 +123,15 @@ def stage(what):
     timer = threading.Timer(PROGRESS_AFTER, lambda: print(f"tn-mincut: {what} ...", file=sys.stderr, flush=True))
     timer.daemon = True
     timer.start()
+    outcome = "failed after"
     try:
         yield
+        outcome = "done in"
     finally:
         timer.cancel()
         seconds = time.perf_counter() - start
         if seconds >= PROGRESS_AFTER:
-            print(f"tn-mincut: {what}: done in {seconds:.1f} s", file=sys.stderr, flush=True)
+            print(f"tn-mincut: {what}: {outcome} {seconds:.1f} s", file=sys.stderr, flush=True)
 
 
 @dataclass(frozen=True)
@@ -232,6 +234,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--validate", action="store_true",
                    help="also compute the certified rank interval, its verdict, and the float spectrum's entropy")
     q.add_argument("--spectrum-method", default="auto", help="auto, dense or gram")
+    q.add_argument("--gram-max-dim", type=int, default=None, metavar="D",
+                   help="with --validate: the largest cut dimension of the gram spectrum (default 2048)")
     q.add_argument("--rank-method", default="auto",
                    help="with --validate: auto (exact rank mod p when the cut fits, else a lower bound), exact, "
                         "lower or float")
@@ -400,7 +404,8 @@ def run(args) -> tuple:
             if args.validate:
                 result = validate(net, [part], method=args.method, flow_func=args.flow_func,
                                   spectrum_method=args.spectrum_method, rank_method=args.rank_method,
-                                  weights=args.weights)[0]
+                                  weights=args.weights,
+                                  **({} if args.gram_max_dim is None else {"gram_max_dim": args.gram_max_dim}))[0]
                 row = row_from_validation(result.as_dict())
             else:
                 result = mincut(net, part, method=args.method, flow_func=args.flow_func)
@@ -512,7 +517,8 @@ def _check_query_flags(args):
     """Flags that would be silently ignored in this combination are errors, before any work."""
     unvalidated = [flag for flag, value, default in (("--weights", args.weights, "random"),
                                                      ("--rank-method", args.rank_method, "auto"),
-                                                     ("--spectrum-method", args.spectrum_method, "auto"))
+                                                     ("--spectrum-method", args.spectrum_method, "auto"),
+                                                     ("--gram-max-dim", args.gram_max_dim, None))
                    if value != default]
     if unvalidated and not args.validate:
         raise UsageError(f"{' '.join(unvalidated)} only appl{'ies' if len(unvalidated) == 1 else 'y'} with --validate")

@@ -341,7 +341,7 @@ def _gram_plan(net, part, cut, optimize, gram_max_dim=None, entries=None) -> _Gr
         raise SpectrumError(
             f"no exact Schmidt spectrum for partition {part.name!r}: the dense tensor has {_entries(entries)} "
             f"entries and the smallest cut has dimension {_entries(dim)} (cut {_preview(cut_legs)}), "
-            f"above the gram limit {gram_max_dim} (pass gram_max_dim=... if the machine has room)")
+            f"above the gram limit {gram_max_dim} (pass gram_max_dim=..., tn-mincut --gram-max-dim, if the machine has room)")
     keys = [[("cut", k) for k in legs] for _, _, legs in splits]
     dtype = np.result_type(np.float64, *(t.dtype for t in terms))
     sides = tuple(_side_plan([split[j] for split in splits], keys, legs, optimize, dtype)

@@ -28,7 +28,7 @@ import math
 import time
 from dataclasses import dataclass
 
-from tn.errors import BoundViolationError, RankError, SpectrumError, SymbolicTensorError
+from tn.errors import BoundViolationError, MemoryLimitError, RankError, SpectrumError, SymbolicTensorError
 
 from .bounds import mincut
 from .measures import entanglement
@@ -197,7 +197,7 @@ def validate(net, partitions=("left-right", "odd-even"), *, method="auto", flow_
             spectrum = schmidt_spectrum(net, part, method=spectrum_method, fixed=fixed, full=True, cut=cut,
                                         **spectrum_options)
             measures = entanglement(spectrum)
-        except (SpectrumError, SymbolicTensorError) as exc:
+        except (SpectrumError, SymbolicTensorError, MemoryLimitError) as exc:  # the row keeps bound and rank
             if unavailable != "skip" or spectrum_method != "auto":
                 raise
             spectrum = measures = None
