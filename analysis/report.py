@@ -135,7 +135,10 @@ def format_rows(head: dict, rows: list, fmt: str = "table", validated: bool = Fa
                              for v in (row[k] for k in ROW_KEYS)])
         return out.getvalue().rstrip("\n")
     columns = [*_TABLE, *(_TABLE_VALIDATED if validated else ()), "seconds"]
-    lines = [format_table(rows, columns)]
+    # no rank computed but a certified lower bound: the table shows it as such (JSON keeps rank_lower)
+    shown = [{**row, "rank": f">={row['rank_lower']}"} if row.get("rank") is None and row.get("rank_lower")
+             else row for row in rows]
+    lines = [format_table(shown, columns)]
     lines += [f"{row['partition']}: {row['note']}" for row in rows if row.get("note")]
     return "\n".join(lines)
 

@@ -240,3 +240,9 @@ def test_flags_that_would_be_ignored_are_errors(argv, message, capsys, tmp_path,
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err and not (tmp_path / "rows.json").exists()
+
+
+def test_the_table_shows_a_certified_lower_bound_when_no_rank_is_computed(capsys):
+    assert main(["--N", "64", "--validate", "--partition", "odd-even"]) == 0
+    out = capsys.readouterr().out
+    assert ">=64" in out and "undetermined" in out and "rank >= 64 (a 64x64 submatrix" in out
