@@ -132,6 +132,9 @@ def _layout(G, g):
     return pos, legs_of
 
 
+MAX_PANELS = 8      # terms of a sum drawn (the title says how many there are)
+PANELS_PER_ROW = 4
+
 def draw(net, cut=None, path=None, ax=None, labels=False):
     """Draw ``net`` and a cut: sides, open legs by side, cut indices in red, the bound in the title.
 
@@ -159,18 +162,27 @@ def draw(net, cut=None, path=None, ax=None, labels=False):
             raise TNError("draw: a NetworkSum is drawn one panel per term; leave ax=None")
         terms = net.terms
         cuts = list(cut.terms) if cut is not None and cut.terms else [None] * len(terms)
-        sizes = [len(t.tensor_names) for t in terms]
-        fig, axes = plt.subplots(1, len(terms), figsize=(sum(max(5, n * 0.28) for n in sizes), 5.5), squeeze=False)
-        for k, (term, term_cut, a) in enumerate(zip(terms, cuts, axes[0])):
-            _draw_one(term, term_cut, a, labels, f"term {k}: ", legend=k == len(terms) - 1)
+        shown = terms[:MAX_PANELS]  # a mixed network has up to 4096 terms: a readable picture shows a few
+        ncols = min(PANELS_PER_ROW, len(shown))
+        nrows = -(-len(shown) // ncols)
+        width = min(12, max(5, max(len(t.tensor_names) for t in shown) * 0.28))
+        fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * width, nrows * 4.8 + 0.8), squeeze=False)
+        axes = list(axes.flat)
+        for k, (term, term_cut, a) in enumerate(zip(shown, cuts, axes)):
+            _draw_one(term, term_cut, a, labels, f"term {k}: ", legend=k == len(shown) - 1)
+        for a in axes[len(shown):]:
+            a.set_visible(False)
+        which = f"the first {len(shown)} of {len(terms)} terms" if len(shown) < len(terms) else f"{len(terms)} terms"
         if cut is not None:
             total = sum(c.bound for c in cut.terms)
             how = "the sum of the terms' bounds" if total == cut.bound else \
                 f"a side's dimension (the terms' bounds sum to {bound_text(total)})"
-            fig.suptitle(_wrap(f"sum of {len(terms)} terms: bound {bound_text(cut.bound)} = {how}; "
+            fig.suptitle(_wrap(f"sum of {len(terms)} terms (drawn: {which}): bound {bound_text(cut.bound)} = {how}; "
                                f"A = {_legs_text(cut.A)}"), fontsize=10)
+        else:
+            fig.suptitle(f"sum of {len(terms)} terms (drawn: {which})", fontsize=10)
         _finish(fig, path, plt)
-        return list(axes[0])
+        return axes[:len(shown)]
     if ax is None:
         n = len(net.tensor_names) + len(net.output)
         _, ax = plt.subplots(figsize=(min(max(6, n * 0.22), 30), 5.5))

@@ -105,7 +105,7 @@ class MixedNetwork(NetworkSum):
     @classmethod
     def from_tracks(cls, parts, metadata, name=None):
         """Rebuild a mixed network from what :meth:`tnet_parts` gave (its two tracks, then its masks)."""
-        if len(parts) != 3 or not all(isinstance(t, TensorNetwork) for t in parts):
+        if len(parts) not in (2, 3) or not all(isinstance(t, TensorNetwork) for t in parts):
             raise BuildError(f"a mixed network is saved as two tracks and its masks, got {len(parts)} part(s)")
         specs = [_track_spec(t, (letter,)) for t, letter in zip(parts, TRACKS)]
         swaps = {as_node(from_json(v)): int(s) for v, s in metadata["mixture"]}
@@ -115,7 +115,7 @@ class MixedNetwork(NetworkSum):
                 raise BuildError(f"mixture node {v} with swap {s}: not an internal node of both tracks with "
                                  f"width >= {s}")
         net = cls(specs, swaps, metadata, metadata.get("max_terms", MAX_TERMS))
-        for mask in parts[2].tensor_names:
+        for mask in parts[2].tensor_names if len(parts) == 3 else ():  # (files without it: the default masks)
             net.set_data(mask, parts[2].data(mask))
         net.name = net.name if name is None else name
         return net

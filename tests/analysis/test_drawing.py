@@ -63,6 +63,16 @@ def test_a_network_sum_is_one_panel_per_term(tmp_path):
     assert (tmp_path / "s.png").exists()
 
 
+def test_a_sum_of_many_terms_draws_the_first_few_and_says_so(tmp_path):
+    from analysis.drawing import MAX_PANELS
+    s = builders.mixed_dilated(16, 2, 2, dilations_b=(2, 1, 8, 4), mixture_levels=[2], swap=1, head=None)
+    assert len(s.terms) > MAX_PANELS
+    axes = draw(s, mincut(s, [0, 2, 4, 6, 8, 9, 12, 13]), path=tmp_path / "m.png")
+    assert len(axes) == MAX_PANELS
+    title = axes[0].figure._suptitle.get_text().replace("\n", " ")
+    assert f"the first {MAX_PANELS} of {len(s.terms)} terms" in title
+
+
 def test_draw_partition_on_an_image(tmp_path):
     net = builders.deep_convac(grid=(4, 4), M=2, widths=2)
     row = validate(net, ["checkerboard"])[0]
