@@ -5,7 +5,7 @@
 - a *header* object: ``{"schema": "tn-mincut/1", "tool": "tn-engine", "version": ..., "network": {...}}``, the
   network described by ``kind`` (TensorNetwork / NetworkSum), ``N`` (input legs), ``M`` (their sizes), ``output``,
   ``builder``, ``widths``, ``init``, ``seed``, ``tree`` (nested lists of positions) when a builder made it (null
-  beyond 200 levels), ``grid`` ([H, W] for a network built on an image, else null), ``source`` (the file, for
+  beyond 200 levels; a mixed network's two trees, one per track), ``grid`` ([H, W] for a network built on an image, else null), ``source`` (the file, for
   ``--load``) and ``terms`` for a sum;
 - one *row* per partition with exactly the keys :data:`ROW_KEYS`, whether or not ``--validate`` was given: ``null``
   where a value was not computed. ``bound`` is an exact integer (JSON integers have no size limit). A ``gap`` with no
@@ -85,16 +85,20 @@ def format_table(rows, columns=None) -> str:
 def header(net, source=None) -> dict:
     """The header object of the schema for ``net`` (see the module docstring)."""
     from tn import NetworkSum, __version__
-    first = net.terms[0] if isinstance(net, NetworkSum) else net
-    meta = first.metadata
+    if isinstance(net, NetworkSum):  # a mixed network's own metadata (builder, init, seed, its two trees) first
+        first = net.tracks[0] if hasattr(net, "tracks") else net.terms[0]  # a mixed network may not expand
+        meta = {**first.metadata, **net.metadata}
+    else:
+        meta = net.metadata
+    tree = [t["tree"] for t in meta["tracks"]] if "tracks" in meta else meta.get("tree")
     legs = tuple(net.input_legs)
     sizes = sorted({net.size(leg) for leg in legs})
     network = {"kind": type(net).__name__, "N": len(legs), "M": sizes[0] if len(sizes) == 1 else sizes,
                "output": list(net.output), "builder": meta.get("builder"), "widths": meta.get("widths"),
-               "init": meta.get("init"), "seed": meta.get("seed"), "tree": meta.get("tree"), "grid": meta.get("grid"),
+               "init": meta.get("init"), "seed": meta.get("seed"), "tree": tree, "grid": meta.get("grid"),
                "source": source}
     if isinstance(net, NetworkSum):
-        network["terms"] = len(net.terms)
+        network["terms"] = net.n_terms if hasattr(net, "n_terms") else len(net.terms)
     return {"schema": SCHEMA, "tool": "tn-engine", "version": __version__, "network": network}
 
 

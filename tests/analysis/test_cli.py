@@ -246,3 +246,11 @@ def test_the_table_shows_a_certified_lower_bound_when_no_rank_is_computed(capsys
     assert main(["--N", "64", "--validate", "--partition", "odd-even"]) == 0
     out = capsys.readouterr().out
     assert ">=64" in out and "undetermined" in out and "rank >= 64 (a 64x64 submatrix" in out
+
+
+def test_the_header_of_a_mixed_network_names_its_init_seed_and_both_trees(capsys):
+    argv = ["mixed_dilated", "--N", "8", "--seed", "5", "--partition", "left-right", "--format", "json"]
+    assert main(argv) == 0
+    network = json.loads(capsys.readouterr().out)["header"]["network"]
+    assert (network["builder"], network["init"], network["seed"]) == ("mixed_dilated", "orthonormal", 5)
+    assert len(network["tree"]) == 2 and network["kind"] == "MixedNetwork"
