@@ -214,7 +214,9 @@ def build_parser() -> argparse.ArgumentParser:
         g.add_argument(f.flag, dest=_dest(f), default=None, metavar=f.flag.lstrip("-").upper(), help=f.help)
     q = p.add_argument_group("queries")
     q.add_argument("--partition", action="append", metavar="P",
-                   help="left-right, odd-even, blocks:K, random:SEED or legs '0,1,2' / '0,1|2,3' (repeatable)")
+                   help="left-right, odd-even, blocks:K, random:SEED or legs '0,1,2' / '0,1|2,3'; on a --grid also "
+                        "top-bottom, checkerboard, center-border, quadrants:Q (Q = 0..3), rows:K, cols:K "
+                        "(repeatable)")
     q.add_argument("--mask", action="append", metavar="ROWS",
                    help="a partition of a --grid network as rows of 0/1 (1 = side A), e.g. 1100/1100/0011/0011 "
                         "(repeatable, with or without --partition)")
@@ -308,6 +310,8 @@ def _resolve_trees(builder, values, N):
 
 
 def _progress(items):
+    if not sys.stderr.isatty():  # no bar in a pipe or a log file
+        return items
     try:
         from tqdm import tqdm
     except ImportError:
