@@ -259,7 +259,7 @@ def _draw_one(net, cut, ax, labels, prefix, legend=True):
     if cut is None:
         title = f"{prefix}{nt} tensors, {len(g.hyperedges)} hyperedges, {n_legs} open legs"
     else:
-        title = (f"{prefix}bound {bound_text(cut.bound)} (log2 {cut.log2_bound:.4g}), {len(cut.cut)} cut "
+        title = (f"{prefix}bound {bound_text(cut.bound)} (log2 bound {cut.log2_bound:.4g}), {len(cut.cut)} cut "
                  f"index(es); A = {_legs_text(cut.A)}")
     ax.set_title(_wrap(title), fontsize=9)
     ax.set_axis_off()

@@ -27,7 +27,7 @@ def test_a_cut_through_input_legs_is_visible(tmp_path):
     assert set(cut.cut) == {1, 3, 5, 7}
     ax = draw(net, cut, path=tmp_path / "d.png")
     assert len(red_lines(ax, dashed=True)) == 4 and not red_lines(ax, dashed=False)
-    assert ax.get_title().startswith("bound 16 (log2 4)")
+    assert ax.get_title().startswith("bound 16 (log2 bound 4)")
     labels = {t.get_text() for t in ax.texts}
     assert {str(p) for p in range(8)} | {"y"} <= labels      # every position labeled
     assert [t.get_text() for t in ax.get_legend().get_texts()][:2] == ["tensor on A's side", "tensor on B's side"]
