@@ -28,7 +28,13 @@ import math
 import time
 from dataclasses import dataclass
 
-from tn.errors import BoundViolationError, MemoryLimitError, RankError, SpectrumError, SymbolicTensorError
+from tn.errors import (
+    BoundViolationError,
+    MemoryLimitError,
+    RankError,
+    SpectrumError,
+    SymbolicTensorError,
+)
 
 from .bounds import mincut
 from .measures import entanglement

@@ -9,8 +9,8 @@ import numpy as np
 
 from tn.errors import BuildError, TreeError, WidthError
 
-from .init import DEFAULT_INIT
 from .compiler import TreeSpec, compile_tree, default_names, fill_params
+from .init import DEFAULT_INIT
 from .modetree import ModeTree, as_node
 
 SHARES = (None, "level", "level_slot")

@@ -10,9 +10,9 @@ import numpy as np
 from tn import NetworkSum
 from tn.errors import BuildError, TreeError, WidthError
 
-from .init import DEFAULT_INIT
 from .compiler import TreeSpec, compile_tree, default_names, fill_params, get_params
 from .convacs import check_size, resolve_widths
+from .init import DEFAULT_INIT
 from .modetree import ModeTree
 
 
