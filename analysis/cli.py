@@ -369,7 +369,7 @@ def resolve_partitions(net, args) -> list:
         _check_rows(family)
         legs = tuple(net.input_legs)
         return [family.partition(legs, k) for k in range(family.count)]
-    parts = []
+    parts, fixed = [], False
     specs = (args.partition or []) + [f"mask:{m}" for m in args.mask or []]
     for spec in specs or DEFAULT_PARTITIONS:
         part = make_partition(net, spec)
@@ -378,7 +378,11 @@ def resolve_partitions(net, args) -> list:
         if rest and not args.fix_rest:
             raise UsageError(f"partition {spec!r} leaves input legs {rest!r} on neither side; list them or pass "
                              "--fix-rest to fix them at value 0")
+        fixed = fixed or bool(rest)
         parts.append(Partition(part.name, part.A, part.B))
+    if args.fix_rest and not fixed:
+        raise UsageError("--fix-rest: no partition leaves input legs on neither side (it applies to 'A|B' "
+                         "partitions that do)")
     return parts
 
 

@@ -234,6 +234,7 @@ def test_validated_rows_keep_B(capsys):
     (["--partition", "odd-even", "--format", "csv", "--out", "rows.json"], "writes json (its suffix)"),
     (["deep_convac", "--N", "16", "--window", "2x2"], "give grid=(H, W) too"),
     (["mixed_dilated", "--N", "16", "--mixture-levels", "none", "--swap", "1"], "no mixture node to act on"),
+    (["--partition", "odd-even", "--fix-rest"], "--fix-rest: no partition leaves input legs"),
 ])
 def test_flags_that_would_be_ignored_are_errors(argv, message, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
