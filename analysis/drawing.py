@@ -191,6 +191,23 @@ def draw(net, cut=None, path=None, ax=None, labels=False):
     return ax
 
 
+def _short_name(name) -> str:
+    """A tensor name for a label: a builder's ``("node", positions)`` as its first..last position.
+
+    Examples
+    --------
+    >>> _short_name(("node", tuple(range(8)))), _short_name(("leaf", 3)), _short_name("W")
+    ('node 0..7', 'leaf 3', 'W')
+    """
+    if isinstance(name, tuple) and len(name) == 2 and isinstance(name[0], str):
+        kind, what = name
+        if isinstance(what, tuple) and len(what) > 3 and all(isinstance(p, int) for p in what):
+            return f"{kind} {what[0]}..{what[-1]}" if list(what) == list(range(what[0], what[-1] + 1)) \
+                else f"{kind} {what[0]},{what[1]}..({len(what)})"
+        return f"{kind} {what}"
+    return str(name)
+
+
 def _draw_one(net, cut, ax, labels, prefix, legend=True):
     from matplotlib.lines import Line2D
     g = cut_graph(net)
@@ -241,9 +258,12 @@ def _draw_one(net, cut, ax, labels, prefix, legend=True):
     hyper_cut = [g.hyperedges[h - nt][0] in cut_labels for h in hyper]
     ax.scatter([pos[h][0] for h in hyper], [pos[h][1] for h in hyper], s=[70 if c else 14 for c in hyper_cut],
                c=[COLORS["cut"] if c else "black" for c in hyper_cut], marker="o", zorder=5)
-    if labels:
+    if labels:  # crowded levels: short names, turned upright
+        upright = nt > 40
         for t in range(nt):
-            ax.annotate(str(g.tensors[t]), pos[t], xytext=(4, 3), textcoords="offset points", fontsize=5)
+            ax.annotate(_short_name(g.tensors[t]), pos[t], xytext=(0, 5) if upright else (4, 3),
+                        textcoords="offset points", fontsize=5, rotation=90 if upright else 0,
+                        ha="center" if upright else "left", va="bottom")
     handles = [Line2D([], [], marker="o", ls="", color=COLORS["A"], label="tensor on A's side"),
                Line2D([], [], marker="o", ls="", color=COLORS["B"], label="tensor on B's side"),
                Line2D([], [], marker="o", ls="", color="black", markersize=4, label="hyperedge (pooling)"),
