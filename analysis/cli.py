@@ -185,6 +185,11 @@ def _dest(flag: BuilderFlag) -> str:
     return flag.flag.lstrip("-").replace("-", "_")
 
 
+def _given_flags(args) -> dict:
+    """The builder flags given on the command line, with their parsed values."""
+    return {f: getattr(args, _dest(f)) for f in BUILDER_FLAGS if getattr(args, _dest(f)) is not None}
+
+
 def builder_flags(fn) -> list:
     """The :data:`BUILDER_FLAGS` that builder ``fn`` takes."""
     params = inspect.signature(fn).parameters
@@ -258,7 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
 def build_network(args):
     """The network the arguments describe (--load, or a builder called with the flags it takes)."""
     import tn
-    given = {f: getattr(args, _dest(f)) for f in BUILDER_FLAGS if getattr(args, _dest(f)) is not None}
+    given = _given_flags(args)
     if args.load:
         if args.builder:
             raise UsageError("give either a builder name or --load FILE, not both")
@@ -333,11 +338,15 @@ def _random_rows(n, start, stop):
     return rows
 
 
+def _selectors(args) -> list:
+    """Which partition selectors were given: --partition/--mask, --random, --all-balanced, --size."""
+    return [bool(args.partition or args.mask), args.random is not None, args.all_balanced, args.size is not None]
+
+
 def query_family(net, args):
     """The partition family of --all-balanced, --size k or --random K (None for --partition): what a sweep runs."""
     from .families import AllBalanced, Generated, OfSize
-    chosen = [bool(args.partition or args.mask), args.random is not None, args.all_balanced, args.size is not None]
-    if sum(chosen) > 1:
+    if sum(_selectors(args)) > 1:
         raise UsageError("give one of --partition (and --mask), --random K, --all-balanced, --size k")
     n = len(net.input_legs)
     if args.all_balanced:
@@ -474,9 +483,8 @@ def main(argv=None) -> int:
     try:
         args = build_parser().parse_args(argv)
         if not args.builder and not args.load:
-            if all(getattr(args, _dest(f)) is None for f in BUILDER_FLAGS):  # tn-mincut --format csv ...
-                chosen = any((args.partition, args.mask, args.random is not None, args.all_balanced,
-                              args.size is not None))
+            if not _given_flags(args):  # tn-mincut --format csv ...
+                chosen = any(_selectors(args))
                 args = build_parser().parse_args(DEFAULT_NETWORK + ([] if chosen else DEFAULT_QUERY) + argv)
             else:  # tn-mincut --N 4096 / --grid 8x8 ...: the default network's architecture (the paper's deep one)
                 args.builder = "deep_convac"
