@@ -161,7 +161,7 @@ def natural_path(tree, head=True, masked=()):
     Written in linear format directly, in linear time (no SSA conversion: 2^17 tensors at N = 65536). In
     postorder the live operands when node v is contracted are: the live tensors before v's block (leaf
     children of its ancestors, untouched since they were scanned), v's own leaf children, mask and W^v,
-    the tensors after W^v, then the results of finished subtrees, a stack whose top holds v's internal
+    the tensors after W^v, then the results of finished subtrees, the last of which are v's internal
     children in order.
     """
     children = tree._children
@@ -170,16 +170,16 @@ def natural_path(tree, head=True, masked=()):
         order += [("mask", v), v] if v in masked else [v]
     n, path = len(order), []
     before, scanned = {}, 0   # tensor -> live tensors before it when scanned; live tensors scanned so far
-    stack = []                 # finished subtrees awaiting their parent, oldest first
+    pending = 0                # results of finished subtrees awaiting their parent (after the live tensors)
 
     def contract(v, untouched):
-        nonlocal scanned
+        nonlocal scanned, pending
         kids = children[v]
         own = [t for t in (("mask", v), v) if t in before]  # v's tensors (none at a headless root)
         leaves = [c for c in kids if not children[c]]
         n_int = len(kids) - len(leaves)
         first = before[leaves[0] if leaves else own[0]] if leaves or own else scanned  # live tensors before
-        tail = len(stack) - n_int  # v's internal kids are the top entries of the stack, in order
+        tail = pending - n_int  # v's internal kids are the last pending results, in order
         # operands are consumed in order (v's leaves, mask, W^v from the front of v's region; its internal
         # kids from the front of theirs), so positions are counts: linear even for a flat root of N leaves
         used = removed = 0
@@ -197,7 +197,7 @@ def natural_path(tree, head=True, masked=()):
             if kind == "region":
                 return first + k - used
             base = scanned + untouched + tail
-            return base + k - removed if kind == "int" else base + n_int - removed  # "acc": the stack's end
+            return base + k - removed if kind == "int" else base + n_int - removed  # "acc": the newest result
 
         acc = kinds[0]
         for c in kinds[1:]:
@@ -208,8 +208,7 @@ def natural_path(tree, head=True, masked=()):
                 elif kind == "int":
                     removed += 1
             acc = ("acc", 0)
-        del stack[tail:]
-        stack.append(v)
+        pending = tail + 1  # v's result replaces its internal kids
 
     for k, t in enumerate(order):
         before[t], scanned = scanned, scanned + 1
