@@ -108,16 +108,14 @@ class MixedNetwork(NetworkSum):
         if len(parts) not in (2, 3) or not all(isinstance(t, TensorNetwork) for t in parts):
             raise BuildError(f"a mixed network is saved as two tracks and its masks, got {len(parts)} part(s)")
         specs = [_track_spec(t, (letter,)) for t, letter in zip(parts, TRACKS)]
-        swaps = {as_node(from_json(v)): int(s) for v, s in metadata["mixture"]}
-        for v, s in swaps.items():
-            width = specs[0].width.get(v)
-            if width is None or not 0 < s <= width or specs[1].width.get(v) != width:
-                raise BuildError(f"mixture node {v} with swap {s}: not an internal node of both tracks with "
-                                 f"width >= {s}")
+        swaps = {}
+        for v, s in metadata["mixture"]:  # the builders' own checks: a node of both trees, equal widths, 0..r
+            swaps.update(_check_swaps(specs, _check_mixture(specs, [from_json(v)]), s))
         net = cls(specs, swaps, metadata, metadata.get("max_terms", MAX_TERMS))
         for mask in parts[2].tensor_names if len(parts) == 3 else ():  # (files without it: the default masks)
             net.set_data(mask, parts[2].data(mask))
-        net.name = net.name if name is None else name
+        if name is not None:
+            net.name = name
         return net
 
     # ------------------------------------------------------------------ the expansion

@@ -276,7 +276,7 @@ def test_a_malformed_mixed_file_is_a_serialization_error(tmp_path):
     with zipfile.ZipFile(tmp_path / "m") as zf:
         members = {n: zf.read(n) for n in zf.namelist()}
     for edit, match in ((lambda d: d["metadata"].pop("mixture"), "KeyError: 'mixture'"),
-                        (lambda d: d["metadata"]["mixture"][0].__setitem__(1, 9), "swap 9")):
+                        (lambda d: d["metadata"]["mixture"][0].__setitem__(1, 9), "swap=9 at mixture node")):
         doc = json.loads(members["network.json"])
         edit(doc)
         with zipfile.ZipFile(tmp_path / "bad", "w") as zf:
