@@ -98,7 +98,7 @@ def header(net, source=None) -> dict:
                "init": meta.get("init"), "seed": meta.get("seed"), "tree": tree, "grid": meta.get("grid"),
                "source": source}
     if isinstance(net, NetworkSum):
-        network["terms"] = net.n_terms if hasattr(net, "n_terms") else len(net.terms)
+        network["terms"] = net.n_terms
     return {"schema": SCHEMA, "tool": "tn-engine", "version": __version__, "network": network}
 
 

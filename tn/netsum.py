@@ -67,6 +67,11 @@ class NetworkSum:
         return self.terms[0].size(ind)
 
     @property
+    def n_terms(self) -> int:
+        """Number of terms (a sum that builds its terms lazily answers without building them)."""
+        return len(self.terms)
+
+    @property
     def is_symbolic(self) -> bool:
         return any(t.is_symbolic for t in self.terms)
 

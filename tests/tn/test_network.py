@@ -191,7 +191,7 @@ def test_network_sum_shares_tensors():
     assert np.allclose(s.to_dense(), W2 + W2 @ D)
     X = rng.random((4, 2))
     assert np.allclose(s.evaluate({"i": X}), X @ (W2 + W2 @ D))
-    assert len(s.get_inputs_output_size_dict()) == 2
+    assert len(s.get_inputs_output_size_dict()) == 2 and s.n_terms == len(s.terms) == 2
     c = TensorNetwork()
     c.add_tensor("V", rng.random((2, 4)), ("i", "j"))
     with pytest.raises(errors.StructureError, match="open leg sizes"):
