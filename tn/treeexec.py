@@ -493,7 +493,7 @@ def tree_plan(net, legs):
         up, down, seen_junctions = {c: top for c in where[top]}, {_HEAD: top}, {top}
         children[top] = list(where[top])
     # orient from the root: each tensor's up index leads to its parent junction
-    stack = [t for t in up]
+    stack = list(up)
     while stack:
         t = stack.pop()
         (d,) = [i for i in net.inds(t) if i != up[t]]
